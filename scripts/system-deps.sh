@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages the test suites need. Installed with apt-get when missing
+# (CI and the sandbox machines run as root); otherwise say what to install.
+set -euo pipefail
+packages=(chromium debootstrap)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    echo "system-deps: missing Debian packages: ${missing[*]}" >&2
+    echo "system-deps: install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "system-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
