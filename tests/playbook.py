@@ -1,0 +1,70 @@
+"""Run the collection's playbooks as a person would, against a sandbox, and read what they did.
+
+``run_playbook`` runs the real ``ansible-playbook`` of the virtualenv with the repository's
+ansible.cfg and the sandbox inventory pointed at the sandbox's port, and returns the process result
+with the JSON callback's output parsed (plays, tasks, per-host results, stats).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    result: dict | None
+
+    def tasks(self, host: str = "localhost"):
+        """(task name, host result) for every task of every play, in order."""
+        for play in (self.result or {}).get("plays", []):
+            for task in play.get("tasks", []):
+                outcome = task.get("hosts", {}).get(host)
+                if outcome is not None:
+                    yield task["task"]["name"], outcome
+
+    def task(self, name_part: str, host: str = "localhost") -> dict:
+        matches = [outcome for name, outcome in self.tasks(host) if name_part in name]
+        if not matches:
+            raise AssertionError(f"no task named like {name_part!r}; tasks: {[n for n, _ in self.tasks(host)]}")
+        return matches[-1]
+
+    @property
+    def stats(self) -> dict:
+        return (self.result or {}).get("stats", {})
+
+
+def run_playbook(sandbox, playbook: str, *args: str, extra_vars: dict | None = None, check: bool = False,
+                 inventory: str = "inventories/sandbox", env: dict | None = None, timeout: int = 600) -> PlaybookRun:
+    command = [str(BIN / "ansible-playbook"), "-i", inventory, playbook, *args]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    if check:
+        command += ["--check", "--diff"]
+    environment = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "SANDBOX_PORT": str(sandbox.port),
+        **(env or {}),
+    }
+    done = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    parsed = None
+    start = done.stdout.find("{")
+    if start >= 0:
+        try:
+            parsed = json.loads(done.stdout[start:])
+        except json.JSONDecodeError:
+            parsed = None
+    return PlaybookRun(done.returncode, done.stdout, done.stderr, parsed)
