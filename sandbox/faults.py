@@ -1,0 +1,155 @@
+"""Fault injection: rules that answer matching requests with throttling or server errors."""
+
+import difflib
+import random
+import threading
+
+from sandbox import models
+
+RULE_FIELDS = {
+    "service": "botocore service name, e.g. ec2 (missing = every service)",
+    "operation": "operation name, e.g. DescribeInstances (missing = every operation)",
+    "region": "region, e.g. eu-west-1 (missing = every region)",
+    "throttle_rate": "share of matching calls answered with the service's throttling error, 0..1",
+    "error_rate": "share of matching calls answered with a server error, 0..1",
+    "error_status": "HTTP status of the server error: 500 (InternalError, the default) or 503 (ServiceUnavailable)",
+    "count": "at most this many injections, then the rule is spent (missing = unlimited)",
+    "seed": "random seed, for repeatable runs",
+}
+
+
+class RuleError(ValueError):
+    """A fault rule that cannot be used; the message says which field is wrong and what is allowed."""
+
+
+class Rule:
+    def __init__(self, spec: dict, index: int):
+        self.spec = dict(spec)
+        self.index = index
+        self.service = spec.get("service")
+        self.operation = spec.get("operation")
+        self.region = spec.get("region")
+        self.throttle_rate = float(spec.get("throttle_rate", 0))
+        self.error_rate = float(spec.get("error_rate", 0))
+        self.error_status = int(spec.get("error_status", 500))
+        self.count = spec.get("count")
+        self.injected = 0
+        self.random = random.Random(spec.get("seed"))  # noqa: S311 - test randomness, not crypto
+
+    @property
+    def spent(self) -> bool:
+        return self.count is not None and self.injected >= self.count
+
+    def matches(self, service: str, operation: str, region: str | None) -> bool:
+        return (
+            (self.service is None or self.service == service)
+            and (self.operation is None or self.operation == operation)
+            and (self.region is None or self.region == region)
+        )
+
+    def as_dict(self) -> dict:
+        remaining = None if self.count is None else max(self.count - self.injected, 0)
+        return {**self.spec, "injected": self.injected, "remaining": remaining, "spent": self.spent}
+
+
+def _number(rule: dict, where: str, field: str, low: float, high: float) -> None:
+    value = rule.get(field)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise RuleError(f"{where}: {field} must be a number from {low} to {high}, got {value!r}")
+
+
+def validate_rules(payload) -> list[dict]:
+    """Check a list of rule dicts; raise RuleError naming the rule, the field and what is allowed."""
+    if isinstance(payload, dict) and "rules" in payload:
+        payload = payload["rules"]
+    if isinstance(payload, dict):
+        payload = [payload]
+    if not isinstance(payload, list):
+        raise RuleError('faults must be a JSON list of rule objects (or {"rules": [...]})')
+    for index, rule in enumerate(payload):
+        where = f"rule {index}"
+        if not isinstance(rule, dict):
+            raise RuleError(f"{where}: must be a JSON object, got {rule!r}")
+        unknown = sorted(set(rule) - set(RULE_FIELDS))
+        if unknown:
+            raise RuleError(f"{where}: unknown field(s) {', '.join(unknown)}; allowed fields: {', '.join(RULE_FIELDS)}")
+        for field in ("service", "operation", "region"):
+            if field in rule and (not isinstance(rule[field], str) or not rule[field]):
+                raise RuleError(f"{where}: {field} must be a non-empty string, got {rule[field]!r}")
+        service = rule.get("service")
+        if service is not None and service not in models.available_services():
+            close = difflib.get_close_matches(service, models.available_services(), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise RuleError(f"{where}: unknown service {service!r} (use botocore service names such as ec2, s3){hint}")
+        operation = rule.get("operation")
+        if service is not None and operation is not None:
+            names = models.service_model(service).operation_names
+            if operation not in names:
+                close = difflib.get_close_matches(operation, names, n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise RuleError(f"{where}: {service} has no operation {operation!r}{hint}")
+        _number(rule, where, "throttle_rate", 0, 1)
+        _number(rule, where, "error_rate", 0, 1)
+        throttle = rule.get("throttle_rate", 0)
+        error = rule.get("error_rate", 0)
+        if throttle + error <= 0:
+            raise RuleError(f"{where}: injects nothing; set throttle_rate and/or error_rate above 0")
+        if throttle + error > 1:
+            raise RuleError(f"{where}: throttle_rate + error_rate must not exceed 1, got {throttle + error}")
+        if "error_status" in rule and rule["error_status"] not in (500, 503):
+            raise RuleError(f"{where}: error_status must be 500 or 503, got {rule['error_status']!r}")
+        count = rule.get("count")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+            raise RuleError(f"{where}: count must be a whole number of 1 or more, got {count!r}")
+        seed = rule.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | str)):
+            raise RuleError(f"{where}: seed must be an integer or a string, got {seed!r}")
+    return payload
+
+
+class Faults:
+    """The active rules. Thread-safe: the server answers requests concurrently."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rules: list[Rule] = []
+
+    def set(self, payload) -> list[dict]:
+        specs = validate_rules(payload)
+        with self._lock:
+            self._rules = [Rule(spec, index) for index, spec in enumerate(specs)]
+            return [rule.as_dict() for rule in self._rules]
+
+    def add(self, payload) -> list[dict]:
+        specs = validate_rules(payload)
+        with self._lock:
+            start = len(self._rules)
+            self._rules += [Rule(spec, start + index) for index, spec in enumerate(specs)]
+            return [rule.as_dict() for rule in self._rules]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules = []
+
+    def list(self) -> list[dict]:
+        with self._lock:
+            return [rule.as_dict() for rule in self._rules]
+
+    def pick(self, service: str, operation: str, region: str | None):
+        """("throttle" | "error", rule) for the first live rule that fires on this request, else None."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.spent or not rule.matches(service, operation, region):
+                    continue
+                draw = rule.random.random()
+                if draw < rule.throttle_rate:
+                    kind = "throttle"
+                elif draw < rule.throttle_rate + rule.error_rate:
+                    kind = "error"
+                else:
+                    continue
+                rule.injected += 1
+                return kind, rule
+        return None
