@@ -32,5 +32,10 @@ def reset_moto() -> None:
                     region_backend.__dict__.clear()
                 account_backend.clear()
             backend_dict.clear()
+            # S3 keeps a global bucket name -> account map beside its backends; a stale entry
+            # sends lookups of a re-created bucket round in circles.
+            bucket_accounts = getattr(backend_dict, "bucket_accounts", None)
+            if bucket_accounts is not None:
+                bucket_accounts.clear()
         instances.clear()
     reset_model_data()

@@ -65,6 +65,10 @@ def build_app(port: int, seed: str):
 
 def serve(port: int, seed: str) -> None:
     """Serve in the foreground until SIGINT or SIGTERM."""
+    from sandbox import amis, fidelity
+
+    amis.install()  # before moto loads its EC2 images
+    fidelity.apply()
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 

@@ -42,8 +42,16 @@ class PlaybookRun:
         return (self.result or {}).get("stats", {})
 
 
-def run_playbook(sandbox, playbook: str, *args: str, extra_vars: dict | None = None, check: bool = False,
-                 inventory: str = "inventories/sandbox", env: dict | None = None, timeout: int = 600) -> PlaybookRun:
+def run_playbook(
+    sandbox,
+    playbook: str,
+    *args: str,
+    extra_vars: dict | None = None,
+    check: bool = False,
+    inventory: str = "inventories/sandbox",
+    env: dict | None = None,
+    timeout: int = 600,
+) -> PlaybookRun:
     command = [str(BIN / "ansible-playbook"), "-i", inventory, playbook, *args]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
@@ -58,8 +66,9 @@ def run_playbook(sandbox, playbook: str, *args: str, extra_vars: dict | None = N
         "SANDBOX_PORT": str(sandbox.port),
         **(env or {}),
     }
-    done = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    done = subprocess.run(
+        command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=timeout, check=False
+    )
     parsed = None
     start = done.stdout.find("{")
     if start >= 0:

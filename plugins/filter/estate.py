@@ -202,7 +202,8 @@ def estate_summary(collected):
 
     for bucket in collected.get("buckets") or []:
         versioning = (bucket.get("bucket_versioning") or {}).get("Status") or "Disabled"
-        rules = ((bucket.get("bucket_encryption") or {}).get("Rules")) or []
+        encryption = bucket.get("bucket_encryption") or {}
+        rules = (encryption.get("ServerSideEncryptionConfiguration") or encryption).get("Rules") or []
         algorithms = sorted(
             {(r.get("ApplyServerSideEncryptionByDefault") or {}).get("SSEAlgorithm", "none") for r in rules}
         ) or ["none"]

@@ -51,7 +51,12 @@ def _collected(**overrides):
                         "group_id": "sg-open",
                         "group_name": "open",
                         "ip_permissions": [
-                            {"ip_protocol": "tcp", "from_port": 22, "to_port": 22, "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}]},
+                            {
+                                "ip_protocol": "tcp",
+                                "from_port": 22,
+                                "to_port": 22,
+                                "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}],
+                            },
                             {"ip_protocol": "-1", "ipv6_ranges": [{"cidr_ipv6": "::/0"}]},
                         ],
                         "ip_permissions_egress": [{"ip_protocol": "-1", "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}]}],
@@ -114,7 +119,11 @@ def _collected(**overrides):
             {
                 "name": "records",
                 "bucket_versioning": {},
-                "bucket_encryption": {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+                "bucket_encryption": {
+                    "ServerSideEncryptionConfiguration": {
+                        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+                    }
+                },
                 "bucket_logging": {},
                 "bucket_policy": None,
             },

@@ -1,0 +1,50 @@
+"""The machine images every sandbox region offers.
+
+moto loads about 1,300 images into each EC2 region on first use (its default
+images plus container-optimised ones), which makes the first EC2 call after
+every reset take seconds. The sandbox offers the images the estate and the
+collection use instead: moto's default images (the old Amazon Linux 2 of the
+as-assessed estate among them) and the current Amazon Linux 2 and 2023 images
+that the public SSM parameters point at, in the primary and the DR region.
+The list is built from the installed moto's own data, so it never goes stale
+against it, and handed to moto through MOTO_AMIS_PATH before moto loads.
+"""
+
+import gzip
+import json
+import os
+from importlib import resources
+
+from sandbox import CACHE_DIR
+
+LATEST_REGIONS = ("us-east-1", "us-west-2")
+
+
+def _load(relative: str):
+    base = resources.files("moto") / "ec2" / "resources"
+    path = base / relative
+    if not path.is_file():
+        path = base / (relative + ".gz")
+        return json.loads(gzip.decompress(path.read_bytes()))
+    return json.loads(path.read_text())
+
+
+def build() -> list[dict]:
+    images = {image["ami_id"]: image for image in _load("amis.json")}
+    for region in LATEST_REGIONS:
+        for image in _load(f"latest_amis/{region}.json"):
+            images.setdefault(image["ami_id"], image)
+    return list(images.values())
+
+
+def install() -> str:
+    """Write the image list under .cache/sandbox and point MOTO_AMIS_PATH at it (unless already set)."""
+    if "MOTO_AMIS_PATH" in os.environ:
+        return os.environ["MOTO_AMIS_PATH"]
+    path = CACHE_DIR / "amis.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(build()))
+    tmp.replace(path)
+    os.environ["MOTO_AMIS_PATH"] = str(path)
+    return str(path)
