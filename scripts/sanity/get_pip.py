@@ -7,17 +7,16 @@ Python's ensurepip bundles: it runs `pip install --upgrade <args>`, where the
 args name the pip version ansible-test asks for (installed from PyPI).
 """
 
+import ensurepip
 import glob
 import os
 import runpy
 import sys
 
-import ensurepip
-
 bundled = os.path.join(os.path.dirname(ensurepip.__file__), "_bundled")
 wheels = sorted(glob.glob(os.path.join(bundled, "pip-*.whl")))
 if not wheels:
-    sys.exit("get_pip: no bundled pip wheel in %s" % bundled)
+    sys.exit(f"get_pip: no bundled pip wheel in {bundled}")
 sys.path.insert(0, wheels[-1])
 args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
 sys.argv = ["pip", "install", "--upgrade", *args]
