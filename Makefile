@@ -6,6 +6,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pip warns about every local package folder a machine's pip.conf names but lacks.
+PIP_NOISE := is ignored: it is neither a file nor a directory
 COLL_LINK := .collections/ansible_collections/medcircle/cloudops
 SANDBOX_PORT ?= 4566
 SANDBOX_SEED ?= as-assessed
@@ -20,8 +22,8 @@ help:  ## list the targets
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3 2>&1 | { grep -v "$(PIP_NOISE)" || true; }; exit $${PIPESTATUS[0]}
+	$(BIN)/python -m pip install --quiet -r requirements.txt 2>&1 | { grep -v "$(PIP_NOISE)" || true; }; exit $${PIPESTATUS[0]}
 	touch $(STAMP)
 
 $(COLL_LINK):
