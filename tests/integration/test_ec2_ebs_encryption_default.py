@@ -227,3 +227,22 @@ def test_bad_input_fails_before_any_change(clean_sandbox, disabled_key, args, me
     assert result["msg"].startswith(message), result["msg"]
     assert mutating(sandbox) == []
     assert current(sandbox, "us-east-1")[0] is False
+
+
+def test_throttling_and_server_errors_are_retried(clean_sandbox, keys):
+    """With a third of EC2 and KMS calls throttled and some answered 500, the module still converges."""
+    sandbox = clean_sandbox
+    sandbox.set_faults(
+        [
+            {"service": "ec2", "throttle_rate": 0.3, "error_rate": 0.05, "seed": 7},
+            {"service": "kms", "throttle_rate": 0.3, "seed": 11},
+        ]
+    )
+    result = run_module(sandbox, MODULE, {"regions": REGIONS, "kms_key_id": "alias/medcircle-ebs"})
+    assert result["changed"] is True, result
+    injected = sandbox.requests(fault=True)
+    assert injected, "no fault was injected, so nothing was proven"
+    assert {r["fault"] for r in injected} <= {"RequestLimitExceeded", "ThrottlingException", "InternalError"}
+    sandbox.clear_faults()
+    for region in REGIONS:
+        assert current(sandbox, region) == (True, keys[(region, "alias/medcircle-ebs")])
