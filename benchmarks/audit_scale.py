@@ -1,0 +1,279 @@
+"""How the risk audit scales: seed N instances (with volumes), security groups, a few hundred buckets and
+some databases into a sandbox this script starts, run the audit of all 42 findings over two regions, and
+compare the API calls made with the pagination lower bound.
+
+    .venv/bin/python benchmarks/audit_scale.py                 # 100, 1,000 and 5,000 instances
+    .venv/bin/python benchmarks/audit_scale.py --sizes 100 1000 --buckets 200
+
+The lower bound, per operation: a paginated read of n items costs ceil(n / largest page) calls (at least
+one per region); a read AWS only offers per resource (S3 bucket settings, DescribeInstanceAttribute for
+termination protection, trail status, ...) costs one call per resource. The floor: calls <= 1.1 x bound.
+Exit status 1 when a size misses it.
+"""
+
+import argparse
+import math
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+for path in (REPO / ".collections", REPO, REPO / "tests"):
+    sys.path.insert(0, str(path))
+
+from ansible_collections.medcircle.cloudops.plugins.module_utils.audit import checks  # noqa: E402
+from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.collect import (  # noqa: E402
+    IMAGE_BATCH,
+    PAGE_SIZES,
+    PATCH_STATE_BATCH,
+    AwsSnapshot,
+)
+from botocore.config import Config  # noqa: E402
+from sandbox_client import SandboxClient  # noqa: E402
+
+P, DR = "us-east-1", "us-west-2"
+FLOOR = 1.1
+S3_OPERATIONS = {
+    "versioning": "GetBucketVersioning",
+    "encryption": "GetBucketEncryption",
+    "object_lock": "GetObjectLockConfiguration",
+    "logging": "GetBucketLogging",
+    "policy": "GetBucketPolicy",
+    "replication": "GetBucketReplication",
+    "tagging": "GetBucketTagging",
+}
+# botocore operation name -> (service, python name) for the paginated reads
+PAGED = {
+    "ec2:DescribeInstances": ("ec2", "describe_instances", "ec2_instances"),
+    "ec2:DescribeVolumes": ("ec2", "describe_volumes", "ec2_volumes"),
+    "ec2:DescribeSecurityGroups": ("ec2", "describe_security_groups", "ec2_security_groups"),
+    "ec2:DescribeNetworkInterfaces": ("ec2", "describe_network_interfaces", "ec2_network_interfaces"),
+    "ec2:DescribeVpcs": ("ec2", "describe_vpcs", "ec2_vpcs"),
+    "ec2:DescribeSubnets": ("ec2", "describe_subnets", "ec2_subnets"),
+    "ec2:DescribeRouteTables": ("ec2", "describe_route_tables", "ec2_route_tables"),
+    "ec2:DescribeFlowLogs": ("ec2", "describe_flow_logs", "ec2_flow_logs"),
+    "ec2:DescribeVpcEndpoints": ("ec2", "describe_vpc_endpoints", "ec2_vpc_endpoints"),
+    "rds:DescribeDBInstances": ("rds", "describe_db_instances", "rds_instances"),
+    "rds:DescribeDBInstanceAutomatedBackups": (
+        "rds",
+        "describe_db_instance_automated_backups",
+        "rds_automated_backups",
+    ),
+    "cloudwatch:DescribeAlarms": ("cloudwatch", "describe_alarms", "cloudwatch_alarms"),
+    "autoscaling:DescribeAutoScalingInstances": (
+        "autoscaling",
+        "describe_auto_scaling_instances",
+        "autoscaling_instances",
+    ),
+    "elbv2:DescribeLoadBalancers": ("elbv2", "describe_load_balancers", "elbv2_load_balancers"),
+    "kms:ListAliases": ("kms", "list_aliases", "kms_aliases"),
+    "cloudformation:DescribeStacks": ("cloudformation", "describe_stacks", "cloudformation_stacks"),
+    "ssm:DescribeInstanceInformation": ("ssm", "describe_instance_information", "ssm_instance_information"),
+}
+
+
+def seed(sandbox, instances, buckets, databases):
+    """The estate: instances in the primary region (a tenth in the DR region), one data volume per ten,
+    a security group per twenty, buckets, databases."""
+    started = time.monotonic()
+    for region, count in ((P, instances - instances // 10), (DR, instances // 10)):
+        if not count:
+            continue
+        ec2 = sandbox.client("ec2", region)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/18")["Subnet"]["SubnetId"]
+        groups = [
+            ec2.create_security_group(GroupName=f"bench-{i}", Description="bench", VpcId=vpc)["GroupId"]
+            for i in range(max(1, count // 20))
+        ]
+        image = ec2.register_image(Name="al2023-ami-2023.9.20261101.0-kernel-6.1-x86_64", RootDeviceName="/dev/xvda")
+        launched = []
+        for start in range(0, count, 500):
+            batch = min(500, count - start)
+            reply = ec2.run_instances(
+                ImageId=image["ImageId"],
+                InstanceType="t3.micro",
+                MinCount=batch,
+                MaxCount=batch,
+                SubnetId=subnet,
+                SecurityGroupIds=[groups[(start // 500) % len(groups)]],
+                BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}],
+                TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "bench"}]}],
+            )
+            launched += [i["InstanceId"] for i in reply["Instances"]]
+        for index, iid in enumerate(launched[::10]):
+            volume = ec2.create_volume(AvailabilityZone=f"{region}a", Size=10)["VolumeId"]
+            ec2.attach_volume(VolumeId=volume, InstanceId=iid, Device="/dev/sdf")
+            if index > 200:  # enough attached data volumes; the rest stay unattached
+                break
+    s3 = sandbox.client("s3", P)
+    for i in range(buckets):
+        s3.create_bucket(Bucket=f"bench-bucket-{i:04d}")
+        if i % 2:
+            s3.put_bucket_versioning(Bucket=f"bench-bucket-{i:04d}", VersioningConfiguration={"Status": "Enabled"})
+    rds = sandbox.client("rds", P)
+    for i in range(databases):
+        rds.create_db_instance(
+            DBInstanceIdentifier=f"bench-db-{i}",
+            DBInstanceClass="db.t3.micro",
+            Engine="mysql",
+            AllocatedStorage=20,
+            MasterUsername="admin",
+            MasterUserPassword="bench-password-1",
+        )
+    return time.monotonic() - started
+
+
+def _pages(n, page):
+    return max(1, math.ceil(n / page))
+
+
+def lower_bound(snap):
+    """Minimum calls per operation to read what this audit read, from the data it read."""
+    data = snap._data
+    bound = Counter()
+    for operation, (service, method, source) in PAGED.items():
+        page = PAGE_SIZES.get((service, method), 100)
+        for region in snap.regions:
+            if (source, region, None) in data:
+                items = data[(source, region, None)]
+                bound[operation] += _pages(len(items), page)
+    for region in snap.regions:
+        if ("ec2_images", region, None) in data:
+            ids = {i["ImageId"] for i in data[("ec2_instances", region, None)]}
+            bound["ec2:DescribeImages"] += math.ceil(len(ids) / IMAGE_BATCH)
+        if ("ec2_termination_protection", region, None) in data:
+            bound["ec2:DescribeInstanceAttribute"] += len(data[("ec2_termination_protection", region, None)])
+        if ("ec2_ebs_default", region, None) in data:
+            bound["ec2:GetEbsEncryptionByDefault"] += 1
+            if data[("ec2_ebs_default", region, None)]["enabled"]:
+                bound["ec2:GetEbsDefaultKmsKeyId"] += 1
+        if ("ssm_patch_states", region, None) in data:
+            managed = len(data[("ssm_instance_information", region, None)])
+            bound["ssm:DescribeInstancePatchStates"] += math.ceil(managed / PATCH_STATE_BATCH)
+        for source, ops in (
+            ("cloudtrail_trails", ["cloudtrail:DescribeTrails"]),
+            ("guardduty", ["guardduty:ListDetectors"]),
+            ("wafv2_web_acls", ["wafv2:ListWebACLs"]),
+            ("network_firewalls", ["network-firewall:ListFirewalls"]),
+            ("network_firewall_policies", ["network-firewall:ListFirewallPolicies"]),
+            ("dns_firewall_associations", ["route53resolver:ListFirewallRuleGroupAssociations"]),
+            ("dlm_policies", ["dlm:GetLifecyclePolicies"]),
+            ("backup_plans", ["backup:ListBackupPlans"]),
+        ):
+            if (source, region, None) in data:
+                for op in ops:
+                    bound[op] += 1
+                items = data[(source, region, None)]
+                if source == "guardduty":
+                    bound["guardduty:GetDetector"] += len(items)
+                if source == "network_firewalls":
+                    bound["network-firewall:DescribeFirewall"] += len(items)
+                if source == "dlm_policies":
+                    bound["dlm:GetLifecyclePolicy"] += len(items)
+                if source == "backup_plans":
+                    bound["backup:GetBackupPlan"] += len(items)
+                    bound["backup:ListBackupSelections"] += len(items)
+                    bound["backup:GetBackupSelection"] += sum(len(p["Selections"]) for p in items)
+    for key in data:
+        source, region, key_part = key
+        if source == "cloudtrail_trail_status":
+            bound["cloudtrail:GetTrailStatus"] += 1
+        elif source == "cloudtrail_event_selectors":
+            bound["cloudtrail:GetEventSelectors"] += 1
+        elif source == "rds_parameters":
+            bound["rds:DescribeDBParameters"] += 1
+        elif source == "s3_bucket":
+            bound["s3:" + S3_OPERATIONS[key_part[0]]] += 1
+    if ("s3_buckets", "global", None) in data:
+        buckets = data[("s3_buckets", "global", None)]
+        bound["s3:ListBuckets"] += _pages(len(buckets), PAGE_SIZES[("s3", "list_buckets")])
+        # AWS names each bucket's region in ListBuckets; where the endpoint does not, one
+        # GetBucketLocation per bucket is the only way to learn it.
+        bound["s3:GetBucketLocation"] += snap.bucket_location_lookups
+    for source, op in (
+        ("account", "sts:GetCallerIdentity"),
+        ("iam_authorization", "iam:GetAccountAuthorizationDetails"),
+        ("iam_password_policy", "iam:GetAccountPasswordPolicy"),
+    ):
+        if (source, "global", None) in data:
+            bound[op] += 1
+    if ("iam_credential_report", "global", None) in data:
+        # GenerateCredentialReport answers STARTED on a fresh account and COMPLETE when asked again.
+        bound["iam:GenerateCredentialReport"] += 2
+        bound["iam:GetCredentialReport"] += 1
+    # A read that failed still had to be asked once.
+    failed = {
+        "dlm_policies": "dlm:GetLifecyclePolicies",
+        "backup_plans": "backup:ListBackupPlans",
+        "dns_firewall_associations": "route53resolver:ListFirewallRuleGroupAssociations",
+        "network_firewall_policies": "network-firewall:ListFirewallPolicies",
+        "ssm_instance_information": "ssm:DescribeInstanceInformation",
+    }
+    for (source, _region, _key), _message in snap.errors().items():
+        if source in failed:
+            bound[failed[source]] += 1
+    return bound
+
+
+def run(sizes, buckets, databases):
+    rows = []
+    ok = True
+    for size in sizes:
+        with SandboxClient.start(seed="empty") as sandbox:
+            seeded = seed(sandbox, size, buckets, databases)
+            sandbox.clear_requests()
+            # moto answers a page of thousands of instances slowly: allow minutes per call, never retry.
+            config = Config(read_timeout=1800, connect_timeout=10, retries={"total_max_attempts": 1})
+            snap = AwsSnapshot(
+                lambda service, region, sb=sandbox, cfg=config: sb.client(service, region, config=cfg), [P, DR]
+            )
+            started = time.monotonic()
+            snap.get("account")
+            _results, summary = checks.run_audit(snap, checks.AuditContext())
+            wall = time.monotonic() - started
+            mutating = sandbox.requests(mutating=True)
+        bound = lower_bound(snap)
+        calls = sum(snap.api_calls.values())
+        floor = sum(bound.values())
+        ratio = calls / floor if floor else float("inf")
+        # An operation the sandbox does not implement yet is a gap of the sandbox, reported; any other
+        # read error (a timeout, a server error) means the audit did not see the estate: the run fails.
+        errors = {k: m for k, m in snap.errors().items() if "NotImplemented" not in m}
+        gaps = {k: m for k, m in snap.errors().items() if "NotImplemented" in m}
+        ok = ok and ratio <= FLOOR and not mutating and not errors
+        rows.append((size, seeded, wall, calls, floor, ratio, summary, snap, bound, mutating))
+        print(f"\n=== {size} instances, {buckets} buckets, {databases} databases (seeded in {seeded:.1f}s)")
+        print(f"audit wall time {wall:.1f}s; API calls {calls}; lower bound {floor}; ratio {ratio:.3f}")
+        print(f"findings by status: {summary['by_status']}; mutating calls: {len(mutating)}")
+        for source, message in sorted(errors.items(), key=str):
+            print(f"read error {' '.join(str(p) for p in source if p)}: {message[:200]}")
+        for source, message in sorted(gaps.items(), key=str):
+            print(f"sandbox gap {' '.join(str(p) for p in source if p)}: {message[:160]}")
+        print(f"{'operation':<52}{'calls':>8}{'bound':>8}")
+        for op in sorted(set(snap.api_calls) | set(bound)):
+            flag = "" if snap.api_calls.get(op, 0) <= bound.get(op, 0) else "  (+)"
+            print(f"{op:<52}{snap.api_calls.get(op, 0):>8}{bound.get(op, 0):>8}{flag}")
+    print("\nsummary")
+    print(f"{'instances':>10}{'wall s':>9}{'calls':>8}{'bound':>8}{'ratio':>8}")
+    for size, _seeded, wall, calls, floor, ratio, *_rest in rows:
+        print(f"{size:>10}{wall:>9.1f}{calls:>8}{floor:>8}{ratio:>8.3f}")
+    verdict = "met" if ok else "MISSED"
+    print(
+        f"floor: calls <= {FLOOR} x lower bound, no mutating call, every read answered (sandbox gaps aside): {verdict}"
+    )
+    return ok
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000], help="instance counts")
+    parser.add_argument("--buckets", type=int, default=200, help="S3 buckets to seed")
+    parser.add_argument("--databases", type=int, default=5, help="RDS instances to seed")
+    args = parser.parse_args()
+    return 0 if run(args.sizes, args.buckets, args.databases) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

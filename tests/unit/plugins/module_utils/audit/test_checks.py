@@ -1,0 +1,381 @@
+"""Every check of the risk audit, both ways, on synthetic two-region snapshots, plus edge cases."""
+
+import json
+
+import pytest
+from ansible_collections.medcircle.cloudops.plugins.module_utils.audit import checks
+from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.collect import StaticSnapshot
+from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.findings import FINDING_IDS
+
+from . import estate
+from .estate import DR, NOW, P
+
+REGIONS = [P, DR]
+
+# What the weak estate must show per finding (all but the DR plan come from the API data).
+WEAK_EXPECTED = dict.fromkeys(FINDING_IDS, "fail")
+WEAK_EXPECTED["5.6"] = "fail"
+
+
+def _ctx(tmp_path=None, **kw):
+    options = {"now": NOW}
+    if tmp_path is not None:
+        plan = tmp_path / "dr-plan.md"
+        plan.write_text(
+            "Alternate site: DR region us-west-2. RTO 4h and RPO 1h per system. Roles and responsibilities. "
+            "Communication plan with contacts. Backup schedules. Testing: quarterly drill."
+        )
+        drills = tmp_path / "drills.json"
+        drills.write_text(json.dumps([{"finished_at": "2026-11-01T10:00:00Z", "result": "passed"}]))
+        options.update(dr_plan_path=str(plan), dr_drill_history_path=str(drills))
+    options.update(kw)
+    return checks.AuditContext(**options)
+
+
+def _snap(data, regions=None):
+    return StaticSnapshot(regions or REGIONS, data)
+
+
+def _run(fid, data, ctx=None, regions=None):
+    return checks.run_check(fid, _snap(data, regions), ctx or _ctx())
+
+
+@pytest.mark.parametrize("fid", FINDING_IDS)
+def test_weak_estate_fails(fid):
+    result = _run(fid, estate.weak())
+    assert result["status"] == WEAK_EXPECTED[fid], result
+    assert any(r["status"] == "fail" for r in result["resources"]), result
+    for item in result["resources"]:
+        assert item["observed"] and item["expected"] and item["region"]
+
+
+@pytest.mark.parametrize("fid", FINDING_IDS)
+def test_strong_estate_passes(fid, tmp_path):
+    result = _run(fid, estate.strong(), _ctx(tmp_path))
+    assert result["status"] == "pass", json.dumps(result, indent=1, default=str)
+    assert result["next_step"] == "Nothing to do; keep it so."
+
+
+def test_result_carries_metadata():
+    result = _run("1.7", estate.weak())
+    assert result["prowler_checks"] == ["ec2_instance_imdsv2_enabled"]
+    assert result["hipaa"] == ["164.312(d)"]
+    assert result["remediation"]["role"] == "ec2_fleet"
+    res = result["resources"][0]
+    assert res["observed"] == "HttpTokens: optional, HttpEndpoint: enabled"
+    assert res["expected"] == "HttpTokens: required"
+    assert res["resource_arn"] == "arn:aws:ec2:us-east-1:123456789012:instance/i-0app"
+
+
+def test_instances_in_two_regions_each_reported():
+    data = estate.weak()
+    data[("ec2_instances", DR)] = [estate._instance("i-0dr", DR, MetadataOptions={"HttpTokens": "required"})]
+    result = _run("1.7", data)
+    by_id = {r["resource_id"]: r for r in result["resources"]}
+    assert by_id["i-0app"]["region"] == P and by_id["i-0app"]["status"] == "fail"
+    assert by_id["i-0dr"]["region"] == DR and by_id["i-0dr"]["status"] == "pass"
+    assert result["status"] == "fail"
+
+
+def test_ipv6_only_open_rule_fails_3_3_and_4_3():
+    data = estate.strong()
+    data[("ec2_security_groups", P)] = [
+        estate._sg(
+            "sg-app-1",
+            "medcircle-app-sg",
+            [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}],
+        )
+    ]
+    for fid in ("3.3", "4.3"):
+        result = _run(fid, data)
+        assert result["status"] == "fail"
+        assert "::/0" in result["resources"][0]["observed"]
+
+
+def test_public_https_only_on_internet_facing_group():
+    data = estate.strong()
+    https = [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    sg = estate._sg("sg-app-1", "medcircle-app-sg", https)
+    data[("ec2_security_groups", P)] = [sg]
+    assert _run("3.3", data)["status"] == "fail"  # not tagged as internet-facing
+    sg["Tags"] = [{"Key": "Exposure", "Value": "internet"}]
+    result = _run("3.3", data)
+    assert result["status"] == "pass" and "internet-facing" in result["resources"][0]["observed"]
+    assert _run("3.3", data, _ctx(public_ingress_ports=[]))["status"] == "fail"
+    assert _run("4.3", data)["status"] == "pass"  # 443 is neither administration nor database
+
+
+def test_log_bucket_is_not_judged_for_kms_or_its_own_logging():
+    data = estate.strong()
+    data["s3_buckets"].append({"Name": "logs", "BucketRegion": P})
+    data.update(
+        {
+            ("s3_bucket", "global", ("encryption", "logs")): {
+                "ServerSideEncryptionConfiguration": {
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+                }
+            },
+            ("s3_bucket", "global", ("logging", "logs")): {},
+            ("s3_bucket", "global", ("tagging", "logs")): None,
+            ("s3_bucket", "global", ("policy", "logs")): {
+                "Policy": json.dumps(
+                    {
+                        "Statement": [
+                            estate.TLS_DENY,
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                                "Action": "s3:PutObject",
+                                "Resource": "arn:aws:s3:::logs/*",
+                            },
+                        ]
+                    }
+                )
+            },
+        }
+    )
+    for fid in ("1.6", "2.5", "2.7"):
+        result = _run(fid, data)
+        logs = next(r for r in result["resources"] if r["resource_id"] == "logs")
+        assert logs["status"] == "not_applicable", fid
+        assert result["status"] == "pass", fid
+    # 2.9 by server access logs alone: delivered to a bucket that accepts log delivery
+    data[("cloudtrail_trails", P)][0]["Selectors"] = {"EventSelectors": [], "AdvancedEventSelectors": []}
+    result = _run("2.9", data)
+    records = next(r for r in result["resources"] if r["resource_id"] == "records")
+    assert records["status"] == "pass" and "delivered to s3://logs/" in records["observed"]
+    data[("s3_bucket", "global", ("policy", "logs"))] = {"Policy": json.dumps({"Statement": [estate.TLS_DENY]})}
+    assert _run("2.9", data)["status"] == "fail"
+
+
+def test_object_lock_scoped_to_patient_data():
+    data = estate.strong()
+    data[("s3_bucket", "global", ("tagging", "records-dr"))] = None
+    data[("s3_bucket", "global", ("object_lock", "records-dr"))] = None
+    result = _run("2.6", data)
+    assert result["status"] == "pass"
+    assert next(r for r in result["resources"] if r["resource_id"] == "records-dr")["status"] == "not_applicable"
+    data[("s3_bucket", "global", ("object_lock", "records"))] = None
+    assert _run("2.6", data)["status"] == "fail"
+
+
+def test_groups_used_by_load_balancers_are_in_use():
+    data = estate.strong()
+    data[("ec2_security_groups", P)].append(estate._sg("sg-alb", "alb-sg", []))
+    assert _run("3.6", data)["status"] == "fail"
+    data[("elbv2_load_balancers", P)] = [{"LoadBalancerName": "alb", "SecurityGroups": ["sg-alb"]}]
+    assert _run("3.6", data)["status"] == "pass"
+
+
+def test_tag_scoped_write_on_every_resource_is_accepted():
+    data = estate.strong()
+    stmt = {"Effect": "Allow", "Action": ["ec2:StopInstances"], "Resource": "*"}
+    data["iam_authorization"]["policies"][0]["PolicyVersionList"][0]["Document"] = {"Statement": [stmt]}
+    assert _run("2.1", data)["status"] == "fail"
+    stmt["Condition"] = {"StringEquals": {"aws:ResourceTag/Project": "medcircle"}}
+    assert _run("2.1", data)["status"] == "pass"
+
+
+def test_aws_managed_key_vs_customer_key():
+    data = estate.strong()
+    data[("ec2_volumes", P)][0]["KmsKeyId"] = "arn:aws:kms:us-east-1:123456789012:key/aws-ebs-key"
+    result = _run("3.4", data)
+    vol = next(r for r in result["resources"] if r["resource_id"].startswith("vol-"))
+    assert vol["status"] == "pass" and "aws-managed" in vol["observed"]
+    data = estate.strong()
+    vol = next(r for r in _run("1.4", data)["resources"])
+    assert "customer-managed" in vol["observed"]
+    # S3: aws/s3 (AWS managed) passes 1.6 but not 2.5
+    data = estate.strong()
+    data[("s3_bucket", "global", ("encryption", "records"))] = {
+        "ServerSideEncryptionConfiguration": {
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        }
+    }
+    assert _run("1.6", data)["status"] == "pass"
+    assert _run("2.5", data)["status"] == "fail"
+
+
+def test_bucket_policy_with_other_statements():
+    data = estate.strong()
+    only_other = json.dumps({"Version": "2012-10-17", "Statement": [estate.OTHER_STMT]})
+    data[("s3_bucket", "global", ("policy", "records"))] = {"Policy": only_other}
+    result = _run("2.8", data)
+    assert result["status"] == "fail"
+    assert "1 statement(s)" in next(r for r in result["resources"] if r["resource_id"] == "records")["observed"]
+    # with the deny statement added beside the others: pass (strong estate)
+    assert _run("2.8", estate.strong())["status"] == "pass"
+
+
+def test_stopped_instance():
+    data = estate.strong()
+    data[("ec2_instances", P)][0]["State"] = {"Name": "stopped"}
+    data[("ssm_instance_information", P)] = []
+    data[("ssm_patch_states", P)] = {}
+    assert _run("3.5", data)["status"] == "not_applicable"
+    assert _run("3.8", data)["status"] == "not_applicable"
+    # encryption and IMDS still apply to a stopped instance
+    data[("ec2_instances", P)][0]["MetadataOptions"] = {"HttpTokens": "optional"}
+    assert _run("1.7", data)["status"] == "fail"
+
+
+def test_read_replica_is_not_judged_for_backups_or_multi_az(tmp_path):
+    data = estate.strong()
+    for fid in ("2.2", "5.1", "5.3", "2.13", "3.2"):
+        result = _run(fid, data, _ctx(tmp_path))
+        replica = next(r for r in result["resources"] if r["resource_id"] == "medcircledb-dr")
+        assert replica["status"] == "not_applicable", fid
+    # deletion protection applies to replicas too
+    data[("rds_instances", DR)][0]["DeletionProtection"] = False
+    assert _run("5.4", data)["status"] == "fail"
+    # the replica in the DR region is the multi-region copy of the database
+    data = estate.strong()
+    data[("backup_plans", P)][0]["Rules"][0]["CopyActions"] = []
+    assert _run("2.3", data)["status"] == "pass"
+    data[("rds_instances", DR)] = []
+    assert _run("2.3", data)["status"] == "fail"
+
+
+def test_2_3_and_4_1_need_a_second_region():
+    result = _run("2.3", estate.strong(), regions=[P])
+    assert result["status"] == "fail"
+    assert "no DR region" in result["resources"][0]["observed"]
+    result = _run("4.1", estate.strong())
+    assert result["status"] == "pass" and result["regions"] == REGIONS
+    assert _run("4.1", estate.strong(), regions=[P])["status"] == "fail"
+
+
+def test_1_1_ignores_api_only_users_and_checks_root():
+    data = estate.strong()
+    result = _run("1.1", data)
+    svc = next(r for r in result["resources"] if r["resource_id"] == "svc")
+    assert svc["status"] == "not_applicable"
+    data["iam_credential_report"][0]["mfa_active"] = "false"
+    assert _run("1.1", data)["status"] == "fail"
+
+
+def test_1_2_identical_policies_of_two_jobs():
+    data = estate.strong()
+    auth = data["iam_authorization"]
+    auth["policies"].append(estate._policy("developer-copy", estate.READ_DOC))
+    auth["users"][1]["AttachedManagedPolicies"] = [
+        {"PolicyName": "developer-copy", "PolicyArn": "arn:aws:iam::123456789012:policy/developer-copy"}
+    ]
+    result = _run("1.2", data)
+    assert result["status"] == "fail"
+    assert any("identical policy documents" in r["observed"] for r in result["resources"])
+
+
+def test_2_1_flags_service_wildcards_and_aws_full_access():
+    data = estate.strong()
+    data["iam_authorization"]["policies"][1]["PolicyVersionList"][0]["Document"] = {
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::records/*"}]
+    }
+    result = _run("2.1", data)
+    assert result["status"] == "fail"
+    assert "s3:*" in next(r for r in result["resources"] if r["status"] == "fail")["observed"]
+    data = estate.strong()
+    data["iam_authorization"]["users"][0]["AttachedManagedPolicies"].append(
+        {"PolicyName": "AmazonS3FullAccess", "PolicyArn": "arn:aws:iam::aws:policy/AmazonS3FullAccess"}
+    )
+    assert _run("2.1", data)["status"] == "fail"
+
+
+def test_3_1_password_policy_and_host_facts():
+    data = estate.strong()
+    facts = {"app1": {"instance_id": "i-0app", "sshd_password_authentication": "yes"}}
+    result = _run("3.1", data, _ctx(host_facts=facts))
+    assert result["status"] == "fail"
+    assert any(r.get("name") == "app1" and r["status"] == "fail" for r in result["resources"])
+    facts["app1"]["sshd_password_authentication"] = False
+    assert _run("3.1", data, _ctx(host_facts=facts))["status"] == "pass"
+    data["iam_password_policy"] = None
+    assert _run("3.1", data)["status"] == "fail"
+
+
+def test_3_7_eol_dates_and_overrides():
+    data = estate.weak()
+    result = _run("3.7", data)
+    assert "amzn2 2 reached end of life 2026-06-30" in result["resources"][0]["observed"]
+    ctx = _ctx(eol_overrides={"amzn2:2": "2027-06-30"})
+    assert _run("3.7", data, ctx)["status"] == "pass"
+    data[("ec2_images", P)]["ami-0app"]["Name"] = "my-golden-image"
+    assert _run("3.7", data)["status"] == "manual"
+
+
+def test_3_8_missing_patches_and_stale_scan():
+    data = estate.strong()
+    data[("ssm_patch_states", P)]["i-0app"]["MissingCount"] = 3
+    assert _run("3.8", data)["status"] == "fail"
+    data = estate.strong()
+    data[("ssm_patch_states", P)]["i-0app"]["OperationEndTime"] = "2026-01-01T00:00:00Z"
+    assert _run("3.8", data)["status"] == "fail"
+    data = estate.strong()
+    data[("ssm_patch_states", P)] = {}
+    result = _run("3.8", data)
+    assert "never scanned" in result["resources"][0]["observed"]
+
+
+def test_4_2_private_instance_with_public_subnet_elsewhere_passes():
+    data = estate.strong()
+    data[("ec2_instances", P)][0]["SubnetId"] = "subnet-pub-1"
+    assert _run("4.2", data)["status"] == "pass"  # in a public subnet but no public address
+    data[("ec2_instances", P)][0]["PublicIpAddress"] = "3.3.3.3"
+    assert _run("4.2", data)["status"] == "fail"
+
+
+def test_5_5_asg_member_passes_without_termination_protection():
+    data = estate.strong()
+    data[("ec2_termination_protection", P)] = {}
+    data[("autoscaling_instances", P)] = [{"InstanceId": "i-0app", "AutoScalingGroupName": "app-asg"}]
+    result = _run("5.5", data)
+    assert result["status"] == "pass" and "app-asg" in result["resources"][0]["observed"]
+
+
+def test_5_6_old_drill_fails(tmp_path):
+    ctx = _ctx(tmp_path)
+    (tmp_path / "drills.json").write_text(json.dumps([{"finished_at": "2026-01-01T00:00:00Z", "result": "passed"}]))
+    result = _run("5.6", estate.strong(), ctx)
+    assert result["status"] == "fail"
+    assert "days ago" in result["resources"][1]["observed"]
+
+
+def test_error_in_one_source_marks_only_its_findings():
+    data = estate.weak()
+    data[("dlm_policies", P)] = RuntimeError("dlm_policies in us-east-1: InternalError: not implemented (HTTP 500)")
+    snap = _snap(data)
+    results, summary = checks.run_audit(snap, _ctx())
+    by_id = {r["id"]: r for r in results}
+    assert by_id["2.10"]["status"] == "error"
+    assert "not implemented" in by_id["2.10"]["message"]
+    assert summary["by_status"]["error"] == 1
+    assert all(r["status"] != "error" for r in results if r["id"] != "2.10")
+
+
+def test_empty_regions_are_not_applicable_for_resource_checks():
+    data = estate.weak()
+    for key in list(data):
+        if isinstance(key, tuple) and key[0] in (
+            "ec2_instances",
+            "ec2_volumes",
+            "rds_instances",
+            "ec2_security_groups",
+        ):
+            data[key] = []
+    data["s3_buckets"] = []
+    for fid in ("1.3", "1.5", "1.7", "2.4", "5.3"):
+        assert _run(fid, data)["status"] == "not_applicable", fid
+
+
+def test_summary_counts():
+    results, summary = checks.run_audit(_snap(estate.weak()), _ctx(), ["1.7", "5.2"])
+    assert [r["id"] for r in results] == ["1.7", "5.2"]
+    assert summary["by_status"]["fail"] == 2
+    assert summary["by_severity"]["high"]["fail"] == 1
+    assert summary["by_severity"]["medium"]["fail"] == 1
+    assert summary["by_category"]["Disaster Recovery Assessment"]["fail"] == 1
+
+
+def test_unknown_finding_id_is_refused():
+    with pytest.raises(ValueError, match=r"9\.9"):
+        checks.select_findings(["1.1", "9.9"])
