@@ -62,6 +62,11 @@ options:
     description:
       - The Security Hub region of the ASFF C(ProductArn). Default is the audit's primary region.
     type: str
+  playbooks_dir:
+    description:
+      - The collection's C(playbooks/) folder. When given, a finding whose next step names a playbook
+        that is not there says so, and tells IT support to make the change by hand until it is.
+    type: path
 notes:
   - Supports C(check_mode); in check mode nothing is written and the module returns the files it would write.
 """
@@ -142,6 +147,7 @@ def main():
             "run_id": {"type": "str"},
             "link_latest": {"type": "bool", "default": True},
             "asff_region": {"type": "str"},
+            "playbooks_dir": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -163,7 +169,7 @@ def main():
         module.fail_json(msg="previous has no findings list: pass an earlier audit result or audit.json")
 
     dest = params["dest"]
-    doc = report.build_document(audit, previous)
+    doc = report.build_document(audit, previous, playbooks_dir=params["playbooks_dir"])
     if params["run_id"] and ("/" in params["run_id"] or params["run_id"] in (".", "..")):
         module.fail_json(msg="run_id %s is not a folder name: use letters, digits, dots, dashes" % params["run_id"])
     run_dir, files = report.plan_run(

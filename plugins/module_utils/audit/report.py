@@ -20,6 +20,7 @@ import datetime
 import html
 import json
 import os
+import re
 import tempfile
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
@@ -123,9 +124,34 @@ def compare(current, previous):
     return {"counts": counts, "findings": rows}
 
 
-def build_document(audit, previous=None, generated_at=None):
+_PLAYBOOK_REF = re.compile(r"playbooks/[A-Za-z0-9_]+\.yml")
+
+
+def mark_missing_playbooks(items, playbooks_dir):
+    """Say so in the next step when the playbook it names is not in ``playbooks_dir``.
+
+    The register names the playbook that remediates each finding; while a capability has not
+    been delivered, IT support must not be sent to a playbook that is not there.
+    """
+    for finding in items:
+        step = finding.get("next_step") or ""
+        missing = sorted(
+            {ref for ref in _PLAYBOOK_REF.findall(step) if not os.path.isfile(os.path.join(playbooks_dir, ref[10:]))}
+        )
+        finding["remediation_available"] = not missing
+        if missing:
+            finding["next_step"] = (
+                "%s (%s is not in this version of the collection yet: until it is, make the change by hand "
+                "as the assessment's remediation describes, then re-run the audit.)" % (step, ", ".join(missing))
+            )
+    return items
+
+
+def build_document(audit, previous=None, generated_at=None, playbooks_dir=None):
     """The report document of one audit (and its comparison with ``previous`` when given)."""
     items = sorted(_findings_of(audit), key=lambda f: fmeta.sort_key(f["id"]))
+    if playbooks_dir:
+        mark_missing_playbooks(items, playbooks_dir)
     generated = generated_at or _now()
     doc = {
         "schema_version": SCHEMA_VERSION,

@@ -1,0 +1,35 @@
+"""`make demo` as a newcomer runs it: sandbox up, site.yml, sandbox down, and where to look."""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from sandbox_client import SandboxClient, free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_shows_the_estate_ends_with_the_audit_report_and_stops_the_sandbox():
+    port = free_port()
+    env = {**os.environ, "SANDBOX_PORT": str(port), "SANDBOX_SEED": "as-assessed"}
+    done = subprocess.run(
+        ["bash", "scripts/demo.sh"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    out = done.stdout
+    assert done.returncode == 0, out[-5000:] + done.stderr[-3000:]
+    assert f"Starting the AWS sandbox on 127.0.0.1:{port} with the 'as-assessed' estate" in out
+    assert "IMDSv1 allowed (HttpTokens optional)" in out
+    assert "weakness(es) visible in the data" in out
+    report = re.search(r"Audit report: (\S+audit\.html)", out)
+    assert report, out[-3000:]
+    html = Path(report.group(1)).read_text()
+    assert "1.1" in html and "5.6" in html
+    # The last thing printed is where to look, and the sandbox is gone afterwards.
+    assert out.rstrip().splitlines()[-1].startswith("    Audit report: ")
+    try:
+        SandboxClient(port).health()
+    except OSError:
+        pass
+    else:
+        raise AssertionError(f"the demo left its sandbox running on port {port}")
