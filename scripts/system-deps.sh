@@ -2,7 +2,8 @@
 # Debian packages the test suites need. Installed with apt-get when missing
 # (CI and the sandbox machines run as root); otherwise say what to install.
 set -euo pipefail
-packages=(chromium debootstrap)
+# chromium: the audit report is checked in a real browser (tests/integration/test_audit_html.py).
+packages=(chromium)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
