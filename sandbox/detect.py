@@ -13,7 +13,7 @@ import dataclasses
 import io
 import re
 import threading
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from sandbox import models
 
@@ -278,7 +278,10 @@ def routes_for(service: str) -> list[_Route]:
 
 
 def _request_path(service: str, environ) -> str:
-    path = environ.get("PATH_INFO", "") or "/"
+    # Match on the path as sent: a label may hold an encoded "/" (an ARN in /tags/{resourceArn}),
+    # which PATH_INFO has already decoded into a path separator.
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    path = raw.split("?", 1)[0] if raw and raw.startswith("/") else environ.get("PATH_INFO", "") or "/"
     if service == "s3":
         # Virtual-hosted style (bucket.s3.amazonaws.com, bucket.localhost): put the bucket back in the path.
         host = environ.get("HTTP_HOST", "").split(":")[0]
@@ -324,5 +327,5 @@ def match_rest(service: str, environ, query: dict):
     if best is None:
         return None
     route, match = best
-    params = {route.labels[group]: value for group, value in match.groupdict().items()}
+    params = {route.labels[group]: unquote(value) for group, value in match.groupdict().items()}
     return route.operation, params

@@ -11,6 +11,7 @@ copies, replicated patient records). Decisions worth knowing, for the audit:
 - Access-log buckets receive S3 server access logs and are not themselves logged (that would loop).
 """
 
+import datetime
 import json
 
 from sandbox.seeds._aws import (
@@ -65,6 +66,8 @@ BACKUP_VAULT = {PRIMARY_REGION: "medcircle-backup-vault", DR_REGION: "medcircle-
 BACKUP_PLAN = "medcircle-backup-plan"
 PATCH_BASELINE = "medcircle-al2023-baseline"
 PATCH_WINDOW = "medcircle-patch-window"
+DLM_POLICY = "medcircle-daily-snapshots"
+BACKUP_SELECTION = "medcircle-tagged-daily"
 # Amazon Linux 2023, as moto ships it; registered by the seed when moto's default images are off.
 AL2023_PATTERN = "al2023-ami-2023.*-kernel-6.1-x86_64"
 AL2023_FALLBACK = "al2023-ami-2023.9.20261015.0-kernel-6.1-x86_64"
@@ -870,6 +873,9 @@ def _buckets(aws: Aws, summary: Summary, keys: dict, roles: dict) -> None:
         DR_BUCKET,
         kms_key=keys[DR_REGION]["s3"],
         log_bucket=LOG_BUCKET[DR_REGION],
+        # S3 replicates from a lock-enabled source only to a lock-enabled destination; the replicas are
+        # patient records too, so they keep the same retention.
+        object_lock=True,
         tags={"DataClass": "phi", "Role": "dr-replica"},
     )
     _bucket(
@@ -1257,20 +1263,28 @@ def _backup(aws: Aws, summary: Summary, keys: dict, roles: dict) -> None:
         backup.create_backup_selection,
         BackupPlanId=plan,
         BackupSelection={
-            "SelectionName": "medcircle-tagged-daily",
+            "SelectionName": BACKUP_SELECTION,
             "IamRoleArn": roles["medcircle-backup-role"],
             "ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "Backup", "ConditionValue": "daily"}],
         },
     )
     if selection is not None:
-        summary.add("backup_selections", f"{PRIMARY_REGION}/medcircle-tagged-daily", selection["SelectionId"])
+        summary.add("backup_selections", f"{PRIMARY_REGION}/{BACKUP_SELECTION}", selection["SelectionId"])
 
+    for region in REGIONS:
+        _snapshot_policy(aws, summary, region, keys, roles)
+
+
+def _snapshot_policy(aws: Aws, summary: Summary, region: str, keys: dict, roles: dict) -> None:
+    """A DLM policy snapshotting the app instances (tagged Backup=daily) daily, each snapshot copied
+    encrypted to the other region (2.10, 2.3)."""
+    other = DR_REGION if region == PRIMARY_REGION else PRIMARY_REGION
     policy = optional(
         summary,
-        f"{PRIMARY_REGION}: Data Lifecycle Manager EBS snapshot policy",
-        aws.client("dlm", PRIMARY_REGION).create_lifecycle_policy,
+        f"{region}: Data Lifecycle Manager EBS snapshot policy",
+        aws.client("dlm", region).create_lifecycle_policy,
         ExecutionRoleArn=roles["medcircle-dlm-role"],
-        Description="MedCircle daily EBS snapshots with DR copy",
+        Description=f"MedCircle daily EBS snapshots with copy to {other}",
         State="ENABLED",
         PolicyDetails={
             "PolicyType": "EBS_SNAPSHOT_MANAGEMENT",
@@ -1284,9 +1298,9 @@ def _backup(aws: Aws, summary: Summary, keys: dict, roles: dict) -> None:
                     "RetainRule": {"Count": 14},
                     "CrossRegionCopyRules": [
                         {
-                            "TargetRegion": DR_REGION,
+                            "TargetRegion": other,
                             "Encrypted": True,
-                            "CmkArn": keys[DR_REGION]["ebs"],
+                            "CmkArn": keys[other]["ebs"],
                             "CopyTags": True,
                             "RetainRule": {"Interval": 14, "IntervalUnit": "DAYS"},
                         }
@@ -1294,15 +1308,24 @@ def _backup(aws: Aws, summary: Summary, keys: dict, roles: dict) -> None:
                 }
             ],
         },
-        Tags=BASE_TAGS,
+        Tags={**BASE_TAGS, "Name": DLM_POLICY},
     )
     if policy is not None:
-        summary.add("dlm_policies", f"{PRIMARY_REGION}/medcircle-daily-snapshots", policy["PolicyId"])
+        summary.add("dlm_policies", f"{region}/{DLM_POLICY}", policy["PolicyId"])
 
 
 def _patching(aws: Aws, summary: Summary) -> None:
-    """SSM patch baseline for the PatchGroup=prod fleet and a weekly maintenance window (3.5, 3.8)."""
-    ssm = aws.client("ssm", PRIMARY_REGION)
+    """SSM patch baseline for the PatchGroup=prod fleet and a weekly maintenance window in each region, and
+    the fleet's last patch run: every app instance compliant (3.5, 3.8)."""
+    for region in REGIONS:
+        baseline = _patch_baseline_and_window(aws, summary, region)
+        _patch_states(summary, region, baseline)
+
+
+def _patch_baseline_and_window(aws: Aws, summary: Summary, region: str) -> str:
+    # the primary region's ids keep their plain names in the summary; the DR region's carry the region
+    prefix = "" if region == PRIMARY_REGION else f"{region}/"
+    ssm = aws.client("ssm", region)
     baseline = ssm.create_patch_baseline(
         Name=PATCH_BASELINE,
         OperatingSystem="AMAZON_LINUX_2023",
@@ -1323,7 +1346,7 @@ def _patching(aws: Aws, summary: Summary) -> None:
         },
     )["BaselineId"]
     ssm.register_patch_baseline_for_patch_group(BaselineId=baseline, PatchGroup="prod")
-    summary.add("patch_baselines", PATCH_BASELINE, baseline)
+    summary.add("patch_baselines", f"{prefix}{PATCH_BASELINE}", baseline)
     window = ssm.create_maintenance_window(
         Name=PATCH_WINDOW,
         Schedule="cron(0 3 ? * SUN *)",
@@ -1351,7 +1374,43 @@ def _patching(aws: Aws, summary: Summary) -> None:
             "RunCommand": {"Parameters": {"Operation": ["Install"], "RebootOption": ["RebootIfNeeded"]}}
         },
     )
-    summary.add("maintenance_windows", PATCH_WINDOW, window)
+    summary.add("maintenance_windows", f"{prefix}{PATCH_WINDOW}", window)
+    return baseline
+
+
+def _patch_states(summary: Summary, region: str, baseline: str) -> None:
+    """What AWS-RunPatchBaseline's last Install run in the maintenance window reported for each app instance:
+    nothing missing or failed. Patch states live in the sandbox's Systems Manager inventory (the seed runs in
+    the sandbox's process); AWS has no API that writes them."""
+    from sandbox.additions.ssm_inventory import record_patch_state
+
+    ended = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=2)
+    started = ended - datetime.timedelta(minutes=12)
+    for key, instance_id in summary.kinds["instances"].items():
+        if not key.startswith(f"{region}/"):
+            continue
+        record_patch_state(
+            ACCOUNT_ID,
+            region,
+            instance_id,
+            PatchGroup="prod",
+            BaselineId=baseline,
+            InstalledCount=412,
+            InstalledOtherCount=3,
+            InstalledPendingRebootCount=0,
+            InstalledRejectedCount=0,
+            MissingCount=0,
+            FailedCount=0,
+            NotApplicableCount=1187,
+            OperationStartTime=started,
+            OperationEndTime=ended,
+            Operation="Install",
+            RebootOption="RebootIfNeeded",
+            LastNoRebootInstallOperationTime=ended,
+            CriticalNonCompliantCount=0,
+            SecurityNonCompliantCount=0,
+            OtherNonCompliantCount=0,
+        )
 
 
 # --- DNS failover ------------------------------------------------------------------------------------------

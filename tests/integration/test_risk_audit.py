@@ -77,26 +77,7 @@ ASSESSED_RESOURCES = {
 }
 
 # hardened: every finding passes except these, for the reasons given.
-HARDENED_EXCEPTIONS = {
-    "3.8": (
-        "fail",
-        "no patch state yet: instances have none until AWS-RunPatchBaseline runs (the patching capability "
-        "records it in the sandbox); the audit rightly says 'never scanned'",
-    ),
-    "2.6": (
-        "fail",
-        "the DR replica bucket (DataClass=phi) has no Object Lock; S3 replicates locked objects only to a "
-        "lock-enabled destination, so the seed leaves a real gap",
-    ),
-}
-# Operations the audit reads that the sandbox may not answer yet (added by the capabilities that create
-# the resources): the finding is then 'error' with the sandbox's message, which is the audit's contract.
-PENDING_ADDITIONS = {
-    "2.2": ("backup", "ListBackupSelections"),
-    "2.3": ("backup", "ListBackupSelections"),
-    "2.10": ("dlm", "GetLifecyclePolicies"),
-    "5.1": ("backup", "ListBackupSelections"),
-}
+HARDENED_EXCEPTIONS: dict[str, tuple[str, str]] = {}
 DR_PLAN = """# MedCircle disaster recovery plan
 Alternate site: DR region us-west-2 (warm standby).
 RTO 4 hours and RPO 1 hour for the patient-records application and its database.
@@ -105,10 +86,6 @@ Communication plan: DR team contacts on the on-call rota.
 Backups: daily AWS Backup with copies to the DR vault.
 Testing: quarterly drill; outcomes recorded in the drill history.
 """
-
-
-def _added(sandbox, service, operation):
-    return any(a["service"] == service and a["operation"] == operation for a in sandbox.additions())
 
 
 def _names(finding, statuses=("fail",)):
@@ -183,12 +160,9 @@ def hardened(hardened_sandbox, assessed):
 
 
 @pytest.mark.parametrize("fid", FINDING_IDS)
-def test_as_assessed_finding_fails_with_its_resources(assessed, assessed_sandbox, fid):
+def test_as_assessed_finding_fails_with_its_resources(assessed, fid):
     _run, audit, _requests, _reports = assessed
     finding = next(f for f in audit["findings"] if f["id"] == fid)
-    pending = PENDING_ADDITIONS.get(fid)
-    if finding["status"] == "error" and pending and not _added(assessed_sandbox, *pending):
-        pytest.skip(f"the sandbox does not answer {pending[0]}:{pending[1]} yet: {finding['message']}")
     assert finding["status"] == "fail", finding
     missing = ASSESSED_RESOURCES[fid] - _names(finding)
     assert not missing, f"{fid} does not name {missing} among failing resources: {finding['resources']}"
@@ -196,12 +170,9 @@ def test_as_assessed_finding_fails_with_its_resources(assessed, assessed_sandbox
 
 
 @pytest.mark.parametrize("fid", FINDING_IDS)
-def test_hardened_finding_passes(hardened, hardened_sandbox, fid):
+def test_hardened_finding_passes(hardened, fid):
     _run, audit, _requests, _reports = hardened
     finding = next(f for f in audit["findings"] if f["id"] == fid)
-    pending = PENDING_ADDITIONS.get(fid)
-    if finding["status"] == "error" and pending and not _added(hardened_sandbox, *pending):
-        pytest.skip(f"the sandbox does not answer {pending[0]}:{pending[1]} yet: {finding['message']}")
     expected, reason = HARDENED_EXCEPTIONS.get(fid, ("pass", None))
     assert finding["status"] == expected, (reason, finding)
 

@@ -3,38 +3,45 @@
 Every assertion reads the state back through boto3 describe calls, the way the audit will.
 """
 
+import datetime
 import json
 import os
+import threading
 import time
 import urllib.request
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from sandbox_client import free_port
+from werkzeug.serving import make_server
 
 from sandbox import seeds
 from sandbox.seeds._aws import ACCOUNT_ID, DATA_BUCKET, DR_REGION, PRIMARY_REGION
+from sandbox.server import build_app
 
-# Operations moto 5.2 lacks; the hardened seed lists each one it could not call under "unsupported".
+# Operations moto 5.2 lacks and no sandbox addition provides yet; the hardened seed lists each one it could
+# not call under "unsupported".
 KNOWN_MISSING = {
-    "create_firewall_domain_list",
-    "create_firewall_policy",
     "start_db_instance_automated_backups_replication",
-    "create_backup_selection",
-    "create_lifecycle_policy",
 }
 
 
 @pytest.fixture(scope="module")
 def endpoint():
+    """moto behind the sandbox's middleware, in this process (so the seed's CPU time is measurable), with the
+    sandbox's additions answering what moto lacks, as in a started sandbox."""
     previous = os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES")
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    port = free_port()
+    server = make_server("127.0.0.1", port, build_app(port, "empty"), threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="seeds-sandbox", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
     if previous is None:
         os.environ.pop("MOTO_IAM_LOAD_MANAGED_POLICIES", None)
     else:
@@ -42,8 +49,11 @@ def endpoint():
 
 
 def reset(endpoint: str) -> None:
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback
-    with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - loopback sandbox
+    """Forget moto's and the additions' state (the sandbox's own reset, to the empty seed)."""
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{endpoint}/_sandbox/reset", data=json.dumps({"seed": "empty"}).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=60):  # noqa: S310 - loopback sandbox
         pass
 
 
@@ -276,7 +286,10 @@ class TestAsAssessed:
 
     def test_2_2_2_10_2_11_2_12_nothing_backs_up_watches_or_alarms(self, assessed):
         assert assessed.client("backup").list_backup_vaults()["BackupVaultList"] == []
-        assert assessed.client("backup").list_backup_plans()["BackupPlansList"] == []
+        assert assessed.client("backup").list_backup_plans()["BackupPlansList"] == []  # so no selection either
+        for region in (PRIMARY_REGION, DR_REGION):
+            assert assessed.client("dlm", region).get_lifecycle_policies()["Policies"] == []
+        assert "backup_selections" not in assessed.summary and "dlm_policies" not in assessed.summary
         assert assessed.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
         assert assessed.client("cloudtrail").describe_trails()["trailList"] == []
         assert assessed.client("guardduty").list_detectors()["DetectorIds"] == []
@@ -507,9 +520,16 @@ class TestHardened:
         assert all(block.values())
         assert s3.list_objects_v2(Bucket=DATA_BUCKET)["KeyCount"] == 1
         replication = s3.get_bucket_replication(Bucket=DATA_BUCKET)["ReplicationConfiguration"]  # 2.3
-        assert (
-            replication["Rules"][0]["Destination"]["Bucket"]
-            == f"arn:aws:s3:::medcircle-patient-records-dr-{ACCOUNT_ID}"
+        dr_bucket = f"medcircle-patient-records-dr-{ACCOUNT_ID}"
+        assert replication["Rules"][0]["Destination"]["Bucket"] == f"arn:aws:s3:::{dr_bucket}"
+        # the replicas are patient records too: the destination is locked like the source (2.6)
+        dr = hardened.client("s3", DR_REGION)
+        assert {t["Key"]: t["Value"] for t in dr.get_bucket_tagging(Bucket=dr_bucket)["TagSet"]}["DataClass"] == "phi"
+        lock = dr.get_object_lock_configuration(Bucket=dr_bucket)["ObjectLockConfiguration"]
+        assert lock["ObjectLockEnabled"] == "Enabled"
+        assert (lock["Rule"]["DefaultRetention"]["Mode"], lock["Rule"]["DefaultRetention"]["Days"]) == (
+            "GOVERNANCE",
+            365,
         )
 
     def test_every_bucket_is_versioned_encrypted_and_tls_only(self, hardened):
@@ -535,8 +555,35 @@ class TestHardened:
         assert {r["RuleName"] for r in rules} == {"daily", "weekly", "monthly"}
         for rule in rules:
             assert rule["CopyActions"][0]["DestinationBackupVaultArn"] == vaults[DR_REGION]
-        unsupported = {entry["operation"] for entry in hardened.summary["unsupported"]}
-        assert "create_backup_selection" in unsupported or "backup_selections" in hardened.summary
+        # 2.2: the plan selects everything tagged Backup=daily (the database and the app instances)
+        (member,) = backup.list_backup_selections(BackupPlanId=plan["BackupPlanId"])["BackupSelectionsList"]
+        assert member["SelectionId"] == hardened.one("backup_selections", "medcircle-tagged-daily")
+        selection = backup.get_backup_selection(BackupPlanId=plan["BackupPlanId"], SelectionId=member["SelectionId"])
+        assert selection["BackupSelection"]["SelectionName"] == "medcircle-tagged-daily"
+        assert selection["BackupSelection"]["IamRoleArn"].endswith(":role/medcircle-backup-role")
+        assert selection["BackupSelection"]["ListOfTags"] == [
+            {"ConditionType": "STRINGEQUALS", "ConditionKey": "Backup", "ConditionValue": "daily"}
+        ]
+        assert {t["Key"]: t["Value"] for t in hardened.database()["TagList"]}["Backup"] == "daily"
+
+    def test_2_10_snapshot_policies_copy_encrypted_to_the_other_region(self, hardened):
+        for region, other in ((PRIMARY_REGION, DR_REGION), (DR_REGION, PRIMARY_REGION)):
+            dlm = hardened.client("dlm", region)
+            (summary,) = dlm.get_lifecycle_policies()["Policies"]
+            assert summary["PolicyId"] == hardened.one("dlm_policies", "medcircle-daily-snapshots", region)
+            assert (summary["State"], summary["PolicyType"]) == ("ENABLED", "EBS_SNAPSHOT_MANAGEMENT")
+            policy = dlm.get_lifecycle_policy(PolicyId=summary["PolicyId"])["Policy"]
+            assert policy["ExecutionRoleArn"].endswith(":role/medcircle-dlm-role")
+            details = policy["PolicyDetails"]
+            assert set(details["ResourceTypes"]) <= {"INSTANCE", "VOLUME"} and details["ResourceTypes"]
+            assert details["TargetTags"] == [{"Key": "Backup", "Value": "daily"}]
+            for instance in hardened.instances(region):  # every app instance is a target
+                assert {"Key": "Backup", "Value": "daily"} in instance["Tags"]
+            (schedule,) = details["Schedules"]
+            assert schedule["CreateRule"]["Interval"] == 24 and schedule["RetainRule"]["Count"] == 14
+            (copy,) = schedule["CrossRegionCopyRules"]
+            assert (copy["TargetRegion"], copy["Encrypted"]) == (other, True)
+            assert copy["CmkArn"] == hardened.one("kms_keys", "alias/medcircle-ebs", other)
 
     def test_2_9_2_11_trail_detectors_and_alarms(self, hardened):
         (trail,) = hardened.client("cloudtrail").describe_trails()["trailList"]
@@ -592,6 +639,27 @@ class TestHardened:
         (window,) = ssm.describe_maintenance_windows()["WindowIdentities"]
         (task,) = ssm.describe_maintenance_window_tasks(WindowId=window["WindowId"])["Tasks"]
         assert task["TaskArn"] == "AWS-RunPatchBaseline"
+        # 3.8: the last patch run left every app instance compliant, against the region's seeded baseline
+        for region, key in (
+            (PRIMARY_REGION, "medcircle-al2023-baseline"),
+            (DR_REGION, f"{DR_REGION}/medcircle-al2023-baseline"),
+        ):
+            ssm = hardened.client("ssm", region)
+            baseline = hardened.summary["patch_baselines"][key]
+            assert (
+                ssm.get_patch_baseline_for_patch_group(PatchGroup="prod", OperatingSystem="AMAZON_LINUX_2023")[
+                    "BaselineId"
+                ]
+                == baseline
+            )
+            ids = [i["InstanceId"] for i in hardened.instances(region)]
+            states = ssm.describe_instance_patch_states(InstanceIds=ids)["InstancePatchStates"]
+            assert sorted(s["InstanceId"] for s in states) == sorted(ids)
+            for state in states:
+                assert (state["BaselineId"], state["PatchGroup"]) == (baseline, "prod")
+                assert (state["MissingCount"], state["FailedCount"], state["Operation"]) == (0, 0, "Install")
+                age = datetime.datetime.now(datetime.UTC) - state["OperationEndTime"]
+                assert datetime.timedelta(0) <= age < datetime.timedelta(days=1)
 
     def test_4_1_4_2_4_6_tiered_vpcs_with_flow_logs_in_both_regions(self, hardened):
         for region in (PRIMARY_REGION, DR_REGION):
