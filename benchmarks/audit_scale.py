@@ -1,18 +1,27 @@
 """How the risk audit scales: seed N instances (with volumes), security groups, a few hundred buckets and
 some databases into a sandbox this script starts, run the audit of all 42 findings over two regions, and
-compare the API calls made with the pagination lower bound.
+compare the API calls made with the pagination lower bound. Then, on the same seeded estate, run Prowler
+(the other tool, in its own virtualenv: bash benchmarks/prowler_env.sh) for the Prowler checks the findings
+map to, and set its wall time beside the audit's.
 
     .venv/bin/python benchmarks/audit_scale.py                 # 100, 1,000 and 5,000 instances
-    .venv/bin/python benchmarks/audit_scale.py --sizes 100 1000 --buckets 200
+    .venv/bin/python benchmarks/audit_scale.py --sizes 100,1000 --buckets 200
+    .venv/bin/python benchmarks/audit_scale.py --sizes 1000 --no-prowler
 
 The lower bound, per operation: a paginated read of n items costs ceil(n / largest page) calls (at least
 one per region); a read AWS only offers per resource (S3 bucket settings, DescribeInstanceAttribute for
 termination protection, trail status, ...) costs one call per resource. The floor: calls <= 1.1 x bound.
-Exit status 1 when a size misses it.
+
+Prowler runs by default when .cache/prowler-venv holds it (--prowler insists, --no-prowler skips it). Its
+wall time is the whole ``prowler aws -c <mapped checks>`` process, as a user waits for it; the scan time
+Prowler prints itself (without its start-up and output writing) is shown too. The floor: at 1,000 instances
+the audit is at least 10 x faster than Prowler's mapped checks (Prowler wall / audit wall >= 10).
+Exit status 1 when a size misses a floor.
 """
 
 import argparse
 import math
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -22,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 for path in (REPO / ".collections", REPO, REPO / "tests"):
     sys.path.insert(0, str(path))
 
-from ansible_collections.medcircle.cloudops.plugins.module_utils.audit import checks  # noqa: E402
+from ansible_collections.medcircle.cloudops.plugins.module_utils.audit import checks as checks_module  # noqa: E402
 from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.collect import (  # noqa: E402
     IMAGE_BATCH,
     PAGE_SIZES,
@@ -32,8 +41,13 @@ from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.collect i
 from botocore.config import Config  # noqa: E402
 from sandbox_client import SandboxClient  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import prowler_run  # noqa: E402
+
 P, DR = "us-east-1", "us-west-2"
 FLOOR = 1.1
+SPEED_FLOOR = 10.0  # Prowler's wall time / the audit's, at SPEED_FLOOR_SIZE instances
+SPEED_FLOOR_SIZE = 1000
 S3_OPERATIONS = {
     "versioning": "GetBucketVersioning",
     "encryption": "GetBucketEncryption",
@@ -217,10 +231,35 @@ def lower_bound(snap):
     return bound
 
 
-def run(sizes, buckets, databases):
+def run_prowler(sandbox, size, checks, timeout):
+    """Prowler's mapped checks on the estate the audit just read; None when it did not finish."""
+    sandbox.clear_requests()
+    out_dir = REPO / ".cache" / "audit-scale-prowler" / str(size)
+    try:
+        result = prowler_run.run_prowler(sandbox.endpoint, checks, out_dir, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"Prowler did not finish within {timeout}s")
+        return None
+    result["api_calls"] = len(sandbox.requests())
+    statuses = Counter(f["status_code"] for f in result["findings"])
+    print(
+        f"Prowler {len(set(checks))} mapped checks: wall {result['wall_seconds']:.1f}s (scan {result['scan_seconds']}s "
+        f"as Prowler reports it); {result['api_calls']} API calls; results {dict(statuses)}; "
+        f"exit {result['returncode']}"
+    )
+    return result
+
+
+def run(sizes, buckets, databases, prowler=False, prowler_timeout=3600):
     rows = []
     ok = True
+    checks = []
+    if prowler:
+        by_finding, unknown = prowler_run.mapped_checks()
+        checks = sorted({c for cs in by_finding.values() for c in cs})
+        print(f"Prowler {prowler_run.prowler_version()}: {len(checks)} mapped checks; ids it does not have: {unknown}")
     for size in sizes:
+        prowler_result = None
         with SandboxClient.start(seed="empty") as sandbox:
             seeded = seed(sandbox, size, buckets, databases)
             sandbox.clear_requests()
@@ -231,48 +270,92 @@ def run(sizes, buckets, databases):
             )
             started = time.monotonic()
             snap.get("account")
-            _results, summary = checks.run_audit(snap, checks.AuditContext())
+            _results, summary = checks_module.run_audit(snap, checks_module.AuditContext())
             wall = time.monotonic() - started
             mutating = sandbox.requests(mutating=True)
-        bound = lower_bound(snap)
-        calls = sum(snap.api_calls.values())
-        floor = sum(bound.values())
-        ratio = calls / floor if floor else float("inf")
-        # An operation the sandbox does not implement yet is a gap of the sandbox, reported; any other
-        # read error (a timeout, a server error) means the audit did not see the estate: the run fails.
-        errors = {k: m for k, m in snap.errors().items() if "NotImplemented" not in m}
-        gaps = {k: m for k, m in snap.errors().items() if "NotImplemented" in m}
-        ok = ok and ratio <= FLOOR and not mutating and not errors
-        rows.append((size, seeded, wall, calls, floor, ratio, summary, snap, bound, mutating))
-        print(f"\n=== {size} instances, {buckets} buckets, {databases} databases (seeded in {seeded:.1f}s)")
-        print(f"audit wall time {wall:.1f}s; API calls {calls}; lower bound {floor}; ratio {ratio:.3f}")
-        print(f"findings by status: {summary['by_status']}; mutating calls: {len(mutating)}")
-        for source, message in sorted(errors.items(), key=str):
-            print(f"read error {' '.join(str(p) for p in source if p)}: {message[:200]}")
-        for source, message in sorted(gaps.items(), key=str):
-            print(f"sandbox gap {' '.join(str(p) for p in source if p)}: {message[:160]}")
-        print(f"{'operation':<52}{'calls':>8}{'bound':>8}")
-        for op in sorted(set(snap.api_calls) | set(bound)):
-            flag = "" if snap.api_calls.get(op, 0) <= bound.get(op, 0) else "  (+)"
-            print(f"{op:<52}{snap.api_calls.get(op, 0):>8}{bound.get(op, 0):>8}{flag}")
+            bound = lower_bound(snap)
+            calls = sum(snap.api_calls.values())
+            floor = sum(bound.values())
+            ratio = calls / floor if floor else float("inf")
+            # An operation the sandbox does not implement yet is a gap of the sandbox, reported; any other
+            # read error (a timeout, a server error) means the audit did not see the estate: the run fails.
+            errors = {k: m for k, m in snap.errors().items() if "NotImplemented" not in m}
+            gaps = {k: m for k, m in snap.errors().items() if "NotImplemented" in m}
+            ok = ok and ratio <= FLOOR and not mutating and not errors
+            print(f"\n=== {size} instances, {buckets} buckets, {databases} databases (seeded in {seeded:.1f}s)")
+            print(f"audit wall time {wall:.1f}s; API calls {calls}; lower bound {floor}; ratio {ratio:.3f}")
+            print(f"findings by status: {summary['by_status']}; mutating calls: {len(mutating)}")
+            for source, message in sorted(errors.items(), key=str):
+                print(f"read error {' '.join(str(p) for p in source if p)}: {message[:200]}")
+            for source, message in sorted(gaps.items(), key=str):
+                print(f"sandbox gap {' '.join(str(p) for p in source if p)}: {message[:160]}")
+            print(f"{'operation':<52}{'calls':>8}{'bound':>8}")
+            for op in sorted(set(snap.api_calls) | set(bound)):
+                flag = "" if snap.api_calls.get(op, 0) <= bound.get(op, 0) else "  (+)"
+                print(f"{op:<52}{snap.api_calls.get(op, 0):>8}{bound.get(op, 0):>8}{flag}")
+            if prowler:
+                prowler_result = run_prowler(sandbox, size, checks, prowler_timeout)
+        speed = None
+        if prowler_result is not None and wall > 0:
+            speed = prowler_result["wall_seconds"] / wall
+            print(f"Prowler / audit wall time: {speed:.1f} x")
+        if prowler and size == SPEED_FLOOR_SIZE:
+            met = speed is not None and speed >= SPEED_FLOOR
+            ok = ok and met
+            print(
+                f"speed floor at {size} instances (>= {SPEED_FLOOR:.0f} x faster than Prowler): "
+                f"{'met' if met else 'MISSED'}"
+            )
+        rows.append((size, seeded, wall, calls, floor, ratio, prowler_result, speed))
     print("\nsummary")
-    print(f"{'instances':>10}{'wall s':>9}{'calls':>8}{'bound':>8}{'ratio':>8}")
-    for size, _seeded, wall, calls, floor, ratio, *_rest in rows:
-        print(f"{size:>10}{wall:>9.1f}{calls:>8}{floor:>8}{ratio:>8.3f}")
-    verdict = "met" if ok else "MISSED"
     print(
-        f"floor: calls <= {FLOOR} x lower bound, no mutating call, every read answered (sandbox gaps aside): {verdict}"
+        f"{'instances':>10}{'audit s':>9}{'calls':>8}{'bound':>8}{'calls/bound':>12}"
+        f"{'prowler s':>11}{'scan s':>8}{'prowler/audit':>15}"
     )
+    for size, _seeded, wall, calls, floor, ratio, pr, speed in rows:
+        pw = f"{pr['wall_seconds']:.1f}" if pr else "-"
+        ps = f"{pr['scan_seconds']:.1f}" if pr and pr["scan_seconds"] is not None else "-"
+        sp = f"{speed:.1f} x" if speed is not None else "-"
+        print(f"{size:>10}{wall:>9.1f}{calls:>8}{floor:>8}{ratio:>12.3f}{pw:>11}{ps:>8}{sp:>15}")
+    calls_ok = all(ratio <= FLOOR for *_a, ratio, _pr, _sp in rows)
+    print(
+        f"floor: calls <= {FLOOR} x lower bound, no mutating call, every read answered (sandbox gaps aside): "
+        f"{'met' if calls_ok else 'MISSED'}"
+    )
+    if prowler:
+        at = [speed for size, *_x, speed in rows if size == SPEED_FLOOR_SIZE]
+        if at:
+            verdict = "met" if at[0] is not None and at[0] >= SPEED_FLOOR else "MISSED"
+            shown = f"{at[0]:.1f} x" if at[0] is not None else "Prowler did not finish"
+            print(f"floor: at {SPEED_FLOOR_SIZE} instances Prowler / audit >= {SPEED_FLOOR:.0f} x: {shown}: {verdict}")
+        else:
+            print(f"floor: the speed floor applies at {SPEED_FLOOR_SIZE} instances, not among --sizes")
     return ok
+
+
+def parse_sizes(values):
+    return [int(part) for value in values for part in str(value).split(",") if part.strip()]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000], help="instance counts")
+    parser.add_argument("--sizes", nargs="+", default=["100,1000,5000"], help="instance counts: 100,1000 or 100 1000")
     parser.add_argument("--buckets", type=int, default=200, help="S3 buckets to seed")
     parser.add_argument("--databases", type=int, default=5, help="RDS instances to seed")
+    parser.add_argument(
+        "--prowler",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also time Prowler's mapped checks (default: when .cache/prowler-venv holds Prowler)",
+    )
+    parser.add_argument("--prowler-timeout", type=int, default=3600, help="seconds per Prowler run")
     args = parser.parse_args()
-    return 0 if run(args.sizes, args.buckets, args.databases) else 1
+    prowler = prowler_run.prowler_available() if args.prowler is None else args.prowler
+    if prowler and not prowler_run.prowler_available():
+        print(f"Prowler is not installed in {prowler_run.PROWLER_VENV}: run bash benchmarks/prowler_env.sh")
+        return 2
+    ok = run(parse_sizes(args.sizes), args.buckets, args.databases, prowler, args.prowler_timeout)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

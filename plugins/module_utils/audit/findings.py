@@ -464,7 +464,7 @@ _FINDINGS = [
         "assessments": ["Network security Assessment"],
         "prowler_checks": [
             "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_22",
-            "ec2_securitygroup_allow_ingress_from_internet_to_port_mysql_3306",
+            "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_mysql_3306",
             "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_3389",
         ],
         "hipaa": [H_ACCESS],
