@@ -63,3 +63,13 @@ def quiet_sandbox(sandbox):
     sandbox.clear_requests()
     yield sandbox
     sandbox.clear_faults()
+
+
+@pytest.fixture(scope="module")
+def assessed_sandbox():
+    """A sandbox of the test module's own on the as-assessed seed, for tests that only read it."""
+    instance = SandboxClient.start(seed="as-assessed")
+    try:
+        yield instance
+    finally:
+        instance.stop()

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from sandbox_client import SandboxClient
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / ".collections"))
@@ -41,15 +40,6 @@ CONSOLE_ERROR = re.compile(r"Uncaught|CONSOLE\(\d+\)|console\.error|Refused to l
 def chromium_present():
     # `make test` installs it (scripts/system-deps.sh); a missing browser is a failure, not a pass.
     assert CHROMIUM, "chromium is not installed: run `make system-deps` (apt-get install -y chromium)"
-
-
-@pytest.fixture(scope="module")
-def assessed_sandbox():
-    instance = SandboxClient.start(seed="as-assessed")
-    try:
-        yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture(scope="module")

@@ -118,16 +118,6 @@ def _audit(sandbox, tmp_path, seed, **extra):
 
 
 @pytest.fixture(scope="module")
-def assessed_sandbox():
-    """A sandbox of its own on the as-assessed seed: the audit only reads, so it stays as seeded."""
-    instance = SandboxClient.start(seed="as-assessed")
-    try:
-        yield instance
-    finally:
-        instance.stop()
-
-
-@pytest.fixture(scope="module")
 def assessed(assessed_sandbox, tmp_path_factory):
     return _audit(assessed_sandbox, tmp_path_factory.mktemp("assessed"), None)
 
