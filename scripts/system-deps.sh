@@ -3,7 +3,8 @@
 # (CI and the sandbox machines run as root); otherwise say what to install.
 set -euo pipefail
 # chromium: the audit report is checked in a real browser (tests/integration/test_audit_html.py).
-packages=(chromium)
+# debootstrap: Debian root filesystems back sandbox instances (SSM Run Command) and the host roles' molecule scenarios.
+packages=(chromium debootstrap)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
