@@ -49,6 +49,7 @@ class SandboxMiddleware:
         self.endpoint = endpoint
         self.apply_seed = apply_seed
         additions.load()
+        additions.ENDPOINT = endpoint
 
     # --- AWS requests ---------------------------------------------------------------
 
@@ -177,6 +178,8 @@ class SandboxMiddleware:
             ("reset", "POST"): self._reset,
             ("additions", "GET"): self._additions,
         }
+        for key, route in additions.control_routes().items():
+            handlers.setdefault(key, self._addition_route(route))
         handler = handlers.get((name, method))
         if handler is None:
             allowed = sorted(f"{verb} {CONTROL_PREFIX}{path}" for path, verb in handlers)
@@ -196,10 +199,18 @@ class SandboxMiddleware:
             status, result = handler(query, payload)
         except (faults.RuleError, requestlog.FilterError) as error:
             status, result = 400, {"error": str(error)}
+        except additions.ControlError as error:
+            status, result = error.status, {"error": error.message}
         except Exception as error:
             log.error("control endpoint %s failed:\n%s", name, traceback.format_exc())
             status, result = 500, {"error": f"{type(error).__name__}: {error}"}
         return self._json(start_response, status, result)
+
+    def _addition_route(self, route):
+        def handler(query, payload):
+            return 200, route(query, payload)
+
+        return handler
 
     @staticmethod
     def _json(start_response, status, result):

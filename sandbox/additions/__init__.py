@@ -19,6 +19,16 @@ shape (``sandbox.shapes``) and serialises it in the protocol's wire format. Rais
 (``ctx.backend("ec2")``) wherever moto has a model for it; module-level state of your own must be
 cleared by a function decorated with ``@on_reset``.
 
+Sandbox-only actions that AWS performs on its own schedule (run a DLM policy or a maintenance window now,
+make a restore take N seconds) are control routes under ``/_sandbox/``, registered next to the additions::
+
+    from sandbox.additions import ControlError, control
+
+    @control("dlm/run", "POST")
+    def run_policy(query, payload):
+        ...
+        return {"snapshots": [...]}       # 200 with this JSON; raise ControlError(message, status) for 4xx
+
 ``example`` is the request the shape test (tests/sandbox/test_additions_shapes.py) sends through a
 real boto3 client: a dict of parameters, or a callable ``example(client)`` that prepares what the
 call needs with ``client(service_name)`` (a boto3 client on the sandbox) and returns the parameters.
@@ -84,6 +94,9 @@ def _jsonable(value):
 log = logging.getLogger("sandbox.additions")
 _REGISTRY: dict[tuple[str, str], Addition] = {}
 _RESET_HOOKS: list[Callable[[], None]] = []
+_CONTROL: dict[tuple[str, str], Callable] = {}
+# The sandbox's own endpoint URL (set when the server starts), for a control route that calls AWS APIs on it.
+ENDPOINT: str | None = None
 _lock = threading.Lock()
 _loaded = False
 
@@ -106,6 +119,34 @@ def addition(service: str, operation: str, *, example: dict | Callable):
         return fn
 
     return register
+
+
+class ControlError(Exception):
+    """A control route's refusal: ``message`` for people, HTTP ``status`` (4xx)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def control(path: str, method: str = "POST"):
+    """Register ``fn(query: dict, payload) -> dict`` as the control route ``method /_sandbox/<path>``."""
+    key = (path.strip("/"), method.upper())
+
+    def register(fn):
+        if key in _CONTROL and _CONTROL[key] is not fn:
+            raise ValueError(f"control route {key[1]} {key[0]} is already registered by {_CONTROL[key].__module__}")
+        _CONTROL[key] = fn
+        return fn
+
+    return register
+
+
+def control_routes() -> dict[tuple[str, str], Callable]:
+    """The control routes the addition modules registered, by (path, method)."""
+    load()
+    return dict(_CONTROL)
 
 
 def on_reset(fn):
