@@ -15,7 +15,11 @@ RULE_FIELDS = {
     "error_status": "HTTP status of the server error: 500 (InternalError, the default) or 503 (ServiceUnavailable)",
     "count": "at most this many injections, then the rule is spent (missing = unlimited)",
     "seed": "random seed, for repeatable runs",
+    "delay_seconds": "sleep this many seconds (0..600) before answering a matching call (slow APIs, restore durations)",
+    "match": "only calls whose URI or body contains this text match (e.g. a resource identifier)",
 }
+
+MAX_DELAY_SECONDS = 600
 
 
 class RuleError(ValueError):
@@ -33,6 +37,8 @@ class Rule:
         self.error_rate = float(spec.get("error_rate", 0))
         self.error_status = int(spec.get("error_status", 500))
         self.count = spec.get("count")
+        self.delay_seconds = float(spec.get("delay_seconds", 0))
+        self.match = spec.get("match")
         self.injected = 0
         self.random = random.Random(spec.get("seed"))  # noqa: S311 - test randomness, not crypto
 
@@ -40,11 +46,16 @@ class Rule:
     def spent(self) -> bool:
         return self.count is not None and self.injected >= self.count
 
-    def matches(self, service: str, operation: str, region: str | None) -> bool:
+    @property
+    def delay_only(self) -> bool:
+        return self.throttle_rate + self.error_rate <= 0
+
+    def matches(self, service: str, operation: str, region: str | None, text: str | None = None) -> bool:
         return (
             (self.service is None or self.service == service)
             and (self.operation is None or self.operation == operation)
             and (self.region is None or self.region == region)
+            and (self.match is None or (text is not None and self.match in text))
         )
 
     def as_dict(self) -> dict:
@@ -75,7 +86,7 @@ def validate_rules(payload) -> list[dict]:
         unknown = sorted(set(rule) - set(RULE_FIELDS))
         if unknown:
             raise RuleError(f"{where}: unknown field(s) {', '.join(unknown)}; allowed fields: {', '.join(RULE_FIELDS)}")
-        for field in ("service", "operation", "region"):
+        for field in ("service", "operation", "region", "match"):
             if field in rule and (not isinstance(rule[field], str) or not rule[field]):
                 raise RuleError(f"{where}: {field} must be a non-empty string, got {rule[field]!r}")
         service = rule.get("service")
@@ -92,10 +103,13 @@ def validate_rules(payload) -> list[dict]:
                 raise RuleError(f"{where}: {service} has no operation {operation!r}{hint}")
         _number(rule, where, "throttle_rate", 0, 1)
         _number(rule, where, "error_rate", 0, 1)
+        _number(rule, where, "delay_seconds", 0, MAX_DELAY_SECONDS)
         throttle = rule.get("throttle_rate", 0)
         error = rule.get("error_rate", 0)
-        if throttle + error <= 0:
-            raise RuleError(f"{where}: injects nothing; set throttle_rate and/or error_rate above 0")
+        if throttle + error <= 0 and not rule.get("delay_seconds"):
+            raise RuleError(
+                f"{where}: injects nothing; set throttle_rate and/or error_rate above 0, or delay_seconds above 0"
+            )
         if throttle + error > 1:
             raise RuleError(f"{where}: throttle_rate + error_rate must not exceed 1, got {throttle + error}")
         if "error_status" in rule and rule["error_status"] not in (500, 503):
@@ -137,11 +151,31 @@ class Faults:
         with self._lock:
             return [rule.as_dict() for rule in self._rules]
 
-    def pick(self, service: str, operation: str, region: str | None):
+    def needs_text(self) -> bool:
+        """True when a rule matches on the request's URI or body (the caller then reads the body)."""
+        with self._lock:
+            return any(rule.match is not None and not rule.spent for rule in self._rules)
+
+    def delay(self, service: str, operation: str, region: str | None, text: str | None = None) -> float:
+        """Seconds to sleep before answering: the first live matching rule with delay_seconds, else 0.
+
+        A delay-only rule counts each delay as an injection (``count`` limits them); a rule that also
+        throttles or errors delays every matching call and counts only its injected errors.
+        """
+        with self._lock:
+            for rule in self._rules:
+                if rule.spent or rule.delay_seconds <= 0 or not rule.matches(service, operation, region, text):
+                    continue
+                if rule.delay_only:
+                    rule.injected += 1
+                return rule.delay_seconds
+        return 0.0
+
+    def pick(self, service: str, operation: str, region: str | None, text: str | None = None):
         """("throttle" | "error", rule) for the first live rule that fires on this request, else None."""
         with self._lock:
             for rule in self._rules:
-                if rule.spent or not rule.matches(service, operation, region):
+                if rule.spent or rule.delay_only or not rule.matches(service, operation, region, text):
                     continue
                 draw = rule.random.random()
                 if draw < rule.throttle_rate:

@@ -10,6 +10,7 @@ import http
 import json
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from urllib.parse import parse_qsl
@@ -65,7 +66,17 @@ class SandboxMiddleware:
             info.service, info.operation, info.region, detect.is_mutating(info.operation, method)
         )
 
-        picked = None if self.state.seeding else self.state.faults.pick(info.service, info.operation, info.region)
+        picked = None
+        if not self.state.seeding:
+            rules = self.state.faults
+            text = None
+            if rules.needs_text():  # a rule matches on a resource name: look at the URI and the body
+                body = detect.read_body(environ).decode("utf-8", "replace")
+                text = f"{path}?{environ.get('QUERY_STRING', '')}\n{body}"
+            delay = rules.delay(info.service, info.operation, info.region, text)
+            if delay > 0:
+                time.sleep(delay)  # the server is threaded: only this request waits
+            picked = rules.pick(info.service, info.operation, info.region, text)
         if picked is not None:
             kind, rule = picked
             if kind == "throttle":
