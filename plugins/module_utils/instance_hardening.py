@@ -16,8 +16,9 @@ The work is split so that bad input never leaves a half-done change:
    without calling AWS.
 2. plan(): read-only calls only. One paginated DescribeInstances for the
    whole selection; DescribeInstanceAttribute only for the protection
-   settings that were asked for; DescribeIamInstanceProfileAssociations only
-   for instances whose profile has to be replaced; iam GetInstanceProfile once
+   settings that were asked for; DescribeIamInstanceProfileAssociations (one
+   paginated call per 200 instances) only when an instance profile is asked
+   for; iam GetInstanceProfile once
    to check that the wanted profile exists. Raises ParameterError for an
    instance id that does not exist or a profile that does not exist.
 3. apply(): one modify call per setting that differs, per instance.
@@ -28,11 +29,16 @@ whatever DisableApiTermination says (use scale-in protection instead), so the
 setting would only block operators, never the group.
 """
 
+import contextlib
 import re
+
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
+    import botocore.exceptions
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.ec2 import AnsibleEC2Error
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError
 
 INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}([0-9a-f]{9})?$")
@@ -62,10 +68,15 @@ class InstanceHardeningErrorHandler(AWSErrorHandler):
 # --- AWS API calls -------------------------------------------------------------
 
 
+def _retried(build_full_result):
+    """Run a paginator's build_full_result, retrying the whole listing on throttling."""
+    return AWSRetry.jittered_backoff()(build_full_result)()
+
+
 @InstanceHardeningErrorHandler.list_error_handler("describe instances", [])
 def describe_instances(client, filters):
     paginator = client.get_paginator("describe_instances")
-    pages = paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 1000}).build_full_result()
+    pages = _retried(paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 1000}).build_full_result)
     return [instance for reservation in pages.get("Reservations", []) for instance in reservation["Instances"]]
 
 
@@ -82,11 +93,13 @@ def describe_profile_associations(client, instance_ids):
     associations = []
     for start in range(0, len(instance_ids), FILTER_CHUNK):
         chunk = instance_ids[start : start + FILTER_CHUNK]
-        pages = paginator.paginate(
-            Filters=[{"Name": "instance-id", "Values": chunk}, {"Name": "state", "Values": ["associated"]}]
-        ).build_full_result()
+        pages = _retried(
+            paginator.paginate(
+                Filters=[{"Name": "instance-id", "Values": chunk}, {"Name": "state", "Values": ["associated"]}]
+            ).build_full_result
+        )
         associations.extend(pages.get("IamInstanceProfileAssociations", []))
-    return {a["InstanceId"]: a["AssociationId"] for a in associations}
+    return {a["InstanceId"]: (a["AssociationId"], a["IamInstanceProfile"]["Arn"]) for a in associations}
 
 
 @InstanceHardeningErrorHandler.common_error_handler("modify instance metadata options")
@@ -119,7 +132,11 @@ def get_instance_profile_arn(iam_client, name, option="iam_instance_profile"):
     try:
         return iam_client.get_instance_profile(InstanceProfileName=name, aws_retry=True)["InstanceProfile"]["Arn"]
     except is_boto3_error_code("NoSuchEntity"):
-        raise ParameterError(option, name, "is not an existing IAM instance profile", "the name or ARN of an instance profile")
+        raise ParameterError(
+            option, name, "is not an existing IAM instance profile", "the name or ARN of an instance profile"
+        ) from None
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+        raise AnsibleEC2Error(message="Failed to get the instance profile %s" % name, exception=e) from e
 
 
 # --- Validation (no AWS call) ---------------------------------------------------
@@ -149,7 +166,8 @@ def profile_name(value, option="iam_instance_profile"):
         option,
         value,
         "is not an instance profile name or ARN",
-        "a name such as medcircle-fleet-instance or arn:aws:iam::123456789012:instance-profile/medcircle-fleet-instance",
+        "a name such as medcircle-fleet-instance, or an ARN such as "
+        "arn:aws:iam::123456789012:instance-profile/medcircle-fleet-instance",
     )
 
 
@@ -184,7 +202,7 @@ def selection_filters(instance_ids, filters):
     if not instance_ids:
         return [base]
     return [
-        base + [{"Name": "instance-id", "Values": instance_ids[start : start + FILTER_CHUNK]}]
+        [*base, {"Name": "instance-id", "Values": instance_ids[start : start + FILTER_CHUNK]}]
         for start in range(0, len(instance_ids), FILTER_CHUNK)
     ]
 
@@ -207,8 +225,15 @@ def current_state(instance):
     }
 
 
-def plan(ec2_client, iam_client, instance_ids, filters, settings, replace_profile_association=False,
-         asg_termination_protection=False):
+def plan(
+    ec2_client,
+    iam_client,
+    instance_ids,
+    filters,
+    settings,
+    replace_profile_association=False,
+    asg_termination_protection=False,
+):
     """Read the selection and work out the changes. Read-only calls only.
 
     Returns a dict: instances (one plan per instance, sorted by id),
@@ -233,11 +258,20 @@ def plan(ec2_client, iam_client, instance_ids, filters, settings, replace_profil
             "ids of existing instances in state %s" % ", ".join(LIVE_STATES),
         )
 
+    # The association is the source of truth for the instance profile (DescribeInstances can lag behind
+    # a replacement), and its id is what a replacement needs.
+    associations = {}
+    if "iam_instance_profile" in wanted:
+        associations = describe_profile_associations(ec2_client, sorted(found))
+
     plans = []
     for instance_id in sorted(found):
         instance = found[instance_id]
         tags = _tags(instance)
         before = current_state(instance)
+        association_id = None
+        if "iam_instance_profile" in wanted:
+            association_id, before["iam_instance_profile"] = associations.get(instance_id, (None, None))
         for setting, attribute in ATTRIBUTES.items():
             if setting in wanted:
                 before[setting] = describe_instance_attribute(ec2_client, instance_id, attribute)
@@ -272,13 +306,9 @@ def plan(ec2_client, iam_client, instance_ids, filters, settings, replace_profil
                 "after": after,
                 "changes": changes,
                 "skipped": skipped,
+                "association_id": association_id,
             }
         )
-
-    replacing = [p["instance_id"] for p in plans if "iam_instance_profile" in p["changes"] and p["before"]["iam_instance_profile"]]
-    associations = describe_profile_associations(ec2_client, replacing) if replacing else {}
-    for entry in plans:
-        entry["association_id"] = associations.get(entry["instance_id"])
     return {"instances": plans, "profile_arn": profile_arn}
 
 
@@ -317,6 +347,12 @@ def apply(ec2_client, entry):
             replace_profile(ec2_client, entry["association_id"], entry["after"]["iam_instance_profile"])
         else:
             associate_profile(ec2_client, entry["instance_id"], entry["after"]["iam_instance_profile"])
+
+
+def _text(value):
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "none" if value is None else str(value)
 
 
 def ensure_hardening(
@@ -370,7 +406,7 @@ def ensure_hardening(
                 "state": entry["state"],
                 "auto_scaling_group": entry["auto_scaling_group"],
                 "changed": bool(entry["changes"]),
-                "changes": ["%s: %s -> %s" % (key, before[key], after[key]) for key in entry["changes"]],
+                "changes": ["%s: %s -> %s" % (key, _text(before[key]), _text(after[key])) for key in entry["changes"]],
                 "skipped": entry["skipped"],
                 "before": before,
                 "after": after,
