@@ -34,6 +34,9 @@ from sandbox.seeds._aws import (
 REGION = PRIMARY_REGION
 # The Amazon Linux 2 image moto ships as an Amazon-owned public AMI; registered by the seed when the sandbox
 # runs without moto's default images. Its name carries its age (2018-08-10).
+# The sandbox backs the app server with a real Debian root filesystem (sandbox.additions.ssm_run_command)
+ROOTFS_TAG = "sandbox:rootfs"
+ROOTFS_RELEASE = "bookworm"
 OLD_AMI_NAME = "amzn2-ami-hvm-2.0.20180810-x86_64-gp2"
 OLD_AMI_DESCRIPTION = "Amazon Linux 2 AMI 2.0.20180810 x86_64 HVM gp2"
 DB_MASTER_PASSWORD = "medc1rcl"  # noqa: S105 - the weak sandbox credential of finding 3.2 (8 characters)
@@ -186,7 +189,8 @@ def _instance(aws: Aws, summary: Summary, network: dict, groups: dict) -> dict:
             },
         ],
         TagSpecifications=[
-            {"ResourceType": "instance", "Tags": tag_list(tags)},
+            # the sandbox backs this instance with a real Debian root filesystem (Run Command, patching)
+            {"ResourceType": "instance", "Tags": tag_list({**tags, ROOTFS_TAG: ROOTFS_RELEASE})},
             {"ResourceType": "volume", "Tags": tag_list(tags)},
         ],
     )

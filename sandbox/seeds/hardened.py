@@ -487,12 +487,29 @@ def _network_firewall(aws: Aws, summary: Summary, region: str, network: dict) ->
         Description="MedCircle inspection policy",
         Tags=[{"Key": k, "Value": v} for k, v in BASE_TAGS.items()],
     )
-    if policy is not None:
-        summary.add(
-            "firewall_policies",
-            f"{region}/medcircle-firewall-policy",
-            policy["FirewallPolicyResponse"]["FirewallPolicyArn"],
-        )
+    if policy is None:
+        return
+    policy_arn = policy["FirewallPolicyResponse"]["FirewallPolicyArn"]
+    summary.add("firewall_policies", f"{region}/medcircle-firewall-policy", policy_arn)
+    # The firewall that enforces the policy in the VPC, one endpoint per public-subnet AZ.
+    firewall = optional(
+        summary,
+        f"{region}: Network Firewall",
+        aws.client("network-firewall", region).create_firewall,
+        FirewallName="medcircle-firewall",
+        FirewallPolicyArn=policy_arn,
+        VpcId=network["vpc"],
+        SubnetMappings=[
+            {"SubnetId": subnet}
+            for name, subnet in sorted(network["subnets"].items())
+            if name.startswith("medcircle-public-")
+        ],
+        DeleteProtection=True,
+        Description="MedCircle inspection firewall",
+        Tags=[{"Key": k, "Value": v} for k, v in BASE_TAGS.items()],
+    )
+    if firewall is not None:
+        summary.add("network_firewalls", f"{region}/medcircle-firewall", firewall["Firewall"]["FirewallArn"])
 
 
 # --- application tier --------------------------------------------------------------------------------------

@@ -100,6 +100,11 @@ def _names(finding, statuses=("fail",)):
                 out.add("root volume")
             if r.get("resource_type") == "AwsEc2Vpc":
                 out.add("vpc")
+            # 5.6 names the configured plan and drill-history files, or these labels when none is configured
+            if r["resource_id"].endswith("dr-plan.md"):
+                out.add("dr-plan")
+            if r["resource_id"].endswith("drill-history.json"):
+                out.add("dr-drills")
     return out
 
 

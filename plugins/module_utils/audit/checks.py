@@ -1901,7 +1901,7 @@ def check_4_4(snap, ctx):
 
 
 def check_4_5(snap, ctx):
-    """Firewall policies exist for each region that runs instances, and the VPCs' firewalls use them."""
+    """Every VPC that runs instances has an AWS Network Firewall that enforces a firewall policy."""
     resources = []
     for region in snap.regions:
         vpcs = _in_use_vpcs(snap, region)
@@ -1919,8 +1919,9 @@ def check_4_5(snap, ctx):
                     for f in fws
                 )
             elif policies:
-                status = "pass"
-                observed = "firewall policies: %s; no Network Firewall endpoint in this VPC enforces one yet" % names
+                # A policy no firewall enforces filters nothing: the VPC's traffic is still uninspected.
+                status = "fail"
+                observed = "firewall policies: %s; but no Network Firewall in this VPC enforces one" % names
             else:
                 status = "fail"
                 observed = "no Network Firewall policy in %s and no firewall in the VPC" % region
