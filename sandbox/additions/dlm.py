@@ -12,7 +12,7 @@ import re
 import threading
 import uuid
 
-from sandbox.additions import AdditionError, addition, on_reset
+from sandbox.additions import AdditionError, ControlError, addition, control, on_reset
 
 _POLICIES: dict[tuple[str, str], dict[str, dict]] = {}
 _lock = threading.Lock()
@@ -399,3 +399,197 @@ def list_tags_for_resource(ctx):
     arn = ctx.require("ResourceArn")
     with _lock:
         return {"Tags": dict(_by_arn(ctx, arn)["Tags"])}
+
+
+# --- running a policy now (control route) ------------------------------------------------------------------
+#
+# AWS runs a policy on its schedule; ``POST /_sandbox/dlm/run`` runs it now: {"region", "policy_id",
+# "at" (optional ISO time the run happens at, to age snapshots for retention tests)}. For each schedule it
+# snapshots the target-tagged volumes (or every volume of the target-tagged instances; AMIs for an
+# IMAGE_MANAGEMENT policy) in moto's EC2, tags them with the schedule's TagsToAdd, the source's tags when
+# CopyTags, and the ``aws:dlm:lifecycle-policy-id`` / ``aws:dlm:lifecycle-schedule-name`` tags DLM adds, applies
+# the retain rule (oldest first), and makes the cross-region copies (encrypted with the rule's key) with their
+# own retention.
+
+_UNIT_DAYS = {"DAYS": 1, "WEEKS": 7, "MONTHS": 30, "YEARS": 365}
+
+
+def _ec2(account: str, region: str):
+    from moto.backends import get_backend
+
+    return get_backend("ec2")[account][region]
+
+
+def _tags_of(obj) -> dict:
+    return {tag["key"]: tag["value"] for tag in obj.get_tags()}
+
+
+def _targets(ec2, resource_types, target_tags) -> list:
+    wanted = {(t["Key"], t["Value"]) for t in target_tags}
+    matched = []
+    if "VOLUME" in resource_types:
+        matched += [v for v in ec2.volumes.values() if wanted & set(_tags_of(v).items())]
+    if "INSTANCE" in resource_types:
+        matched += [
+            i
+            for i in ec2.all_instances()
+            if i.state not in ("terminated", "shutting-down") and wanted & set(_tags_of(i).items())
+        ]
+    return matched
+
+
+def _age_limit(rule: dict) -> datetime.timedelta | None:
+    if rule.get("Interval") and rule.get("IntervalUnit"):
+        return datetime.timedelta(days=int(rule["Interval"]) * _UNIT_DAYS[rule["IntervalUnit"]])
+    return None
+
+
+def _retain(ec2, items: list, rule: dict, at: datetime.datetime, delete) -> list[str]:
+    """Apply a retain rule to one source's snapshots or images (oldest first); the ids deleted."""
+    items = sorted(items, key=lambda item: item[1])
+    doomed = []
+    if rule.get("Count"):
+        doomed = items[: max(0, len(items) - int(rule["Count"]))]
+    limit = _age_limit(rule)
+    if limit is not None:
+        doomed += [item for item in items if at - item[1] > limit and item not in doomed]
+    for obj_id, _ in doomed:
+        delete(obj_id)
+    return [obj_id for obj_id, _ in doomed]
+
+
+def _snapshot_time(snapshot) -> datetime.datetime:
+    when = snapshot.start_time
+    return when if when.tzinfo else when.replace(tzinfo=datetime.UTC)
+
+
+@control("dlm/run", "POST")
+def run_policy(query, payload):
+    from sandbox import DEFAULT_ACCOUNT_ID
+
+    payload = payload or {}
+    region = payload.get("region") or query.get("region") or "us-east-1"
+    account = str(payload.get("account_id") or DEFAULT_ACCOUNT_ID)
+    policy_id = payload.get("policy_id") or query.get("policy_id")
+    at = payload.get("at")
+    try:
+        at = datetime.datetime.fromisoformat(at) if at else _now()
+    except ValueError:
+        raise ControlError(f"'at' {at!r} is not an ISO 8601 time") from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=datetime.UTC)
+    with _lock:
+        policy = _POLICIES.get((account, region), {}).get(policy_id)
+        if policy is None:
+            raise ControlError(f"no lifecycle policy {policy_id!r} in {region}", 404)
+        policy = copy.deepcopy(policy)
+    if policy["State"] != "ENABLED":
+        raise ControlError(f"policy {policy_id} is {policy['State']}: AWS runs only ENABLED policies", 409)
+    details = policy["PolicyDetails"] or {}
+    if policy["DefaultPolicy"] or details.get("PolicyType") == "EVENT_BASED_POLICY":
+        raise ControlError("only custom EBS_SNAPSHOT_MANAGEMENT and IMAGE_MANAGEMENT policies can be run", 400)
+    ec2 = _ec2(account, region)
+    images = details.get("PolicyType") == "IMAGE_MANAGEMENT"
+    out = {"policy_id": policy_id, "region": region, "created": [], "deleted": [], "copies": [], "deleted_copies": []}
+    for schedule in details.get("Schedules") or []:
+        name = schedule.get("Name") or "schedule"
+        dlm_tags = {"aws:dlm:lifecycle-policy-id": policy_id, "aws:dlm:lifecycle-schedule-name": name}
+        made = []  # (source id, new id, tags)
+        for target in _targets(ec2, details.get("ResourceTypes") or [], details.get("TargetTags") or []):
+            source_tags = {k: v for k, v in _tags_of(target).items() if not k.startswith("aws:")}
+            tags = {**(source_tags if schedule.get("CopyTags") else {}), **_tag_dict(schedule.get("TagsToAdd"))}
+            tags.update(dlm_tags)
+            if images:
+                ami = ec2.create_image(target.id, f"dlm-{policy_id}-{target.id}-{uuid.uuid4().hex[:8]}", name, [])
+                ami.creation_date = at
+                ec2.create_tags([ami.id], {**tags, "cloudops:source-instance": target.id})
+                made.append((target.id, ami.id, tags))
+                continue
+            volumes = (
+                [target]
+                if hasattr(target, "size")
+                else [ec2.get_volume(m.volume_id) for _, m in target.get_block_device_mapping]
+            )
+            for volume in volumes:
+                snap = ec2.create_snapshot(volume.id, f"Created for policy: {policy_id} schedule: {name}")
+                snap.start_time = at
+                extra = {"cloudops:source-volume": volume.id}
+                if not hasattr(target, "size"):
+                    extra["cloudops:source-instance"] = target.id
+                ec2.create_tags([snap.id], {**tags, **extra})
+                made.append((volume.id, snap.id, tags))
+        out["created"] += [new_id for _, new_id, _ in made]
+        # retention of this schedule's snapshots, per source
+        out["deleted"] += _apply_retention(ec2, policy_id, name, schedule.get("RetainRule") or {}, at, images)
+        for rule in schedule.get("CrossRegionCopyRules") or []:
+            target_region = rule.get("TargetRegion") or rule.get("Target")
+            dest = _ec2(account, target_region)
+            for source_id, new_id, tags in made:
+                copy_tags = {**(tags if rule.get("CopyTags") else {}), **dlm_tags}
+                copy_tags.update({"cloudops:source-region": region, "cloudops:source-snapshot": new_id})
+                if images:
+                    ami = dest.copy_image(new_id, region, None, f"Copy of {new_id} by policy {policy_id}")
+                    ami.creation_date = at
+                    ami.ebs_snapshot.encrypted = bool(rule.get("Encrypted"))
+                    ami.ebs_snapshot.kms_key_id = rule.get("CmkArn")
+                    dest.create_tags([ami.id], {**copy_tags, "cloudops:source-instance": source_id})
+                    out["copies"].append({"region": target_region, "id": ami.id, "source": new_id})
+                    continue
+                snap = dest.copy_snapshot(new_id, region, f"Copied for policy: {policy_id} from {region}", None)
+                snap.start_time = at
+                if rule.get("Encrypted"):
+                    snap.encrypted = True
+                    snap.kms_key_id = rule.get("CmkArn") or f"arn:aws:kms:{target_region}:{account}:alias/aws/ebs"
+                source_tags = {"cloudops:source-volume": source_id}
+                instance_id = _tags_of(ec2.snapshots[new_id]).get("cloudops:source-instance")
+                if instance_id:
+                    source_tags["cloudops:source-instance"] = instance_id
+                dest.create_tags([snap.id], {**copy_tags, **source_tags})
+                out["copies"].append({"region": target_region, "id": snap.id, "source": new_id})
+            out["deleted_copies"] += _apply_retention(
+                dest, policy_id, name, rule.get("RetainRule") or {}, at, images, copies_from=region
+            )
+    return out
+
+
+def _tag_dict(tags) -> dict:
+    return {t["Key"]: t["Value"] for t in tags or []}
+
+
+def _apply_retention(ec2, policy_id, schedule, rule, at, images, copies_from=None) -> list[str]:
+    by_source: dict[str, list] = {}
+
+    def mine(tags):
+        if (
+            tags.get("aws:dlm:lifecycle-policy-id") != policy_id
+            or tags.get("aws:dlm:lifecycle-schedule-name") != schedule
+        ):
+            return False
+        return tags.get("cloudops:source-region") == copies_from
+
+    if images:
+        for ami in list(ec2.amis.values()):
+            tags = _tags_of(ami)
+            if mine(tags):
+                when = ami.creation_date if isinstance(ami.creation_date, datetime.datetime) else at
+                when = when if when.tzinfo else when.replace(tzinfo=datetime.UTC)
+                by_source.setdefault(tags.get("cloudops:source-instance", ""), []).append((ami.id, when))
+
+        def delete(ami_id):
+            snapshot = ec2.amis[ami_id].ebs_snapshot.id
+            ec2.deregister_image(ami_id)
+            ec2.snapshots.pop(snapshot, None)
+
+    else:
+        for snap in list(ec2.snapshots.values()):
+            tags = _tags_of(snap)
+            if mine(tags):
+                by_source.setdefault(tags.get("cloudops:source-volume", ""), []).append((snap.id, _snapshot_time(snap)))
+
+        def delete(snapshot_id):
+            ec2.delete_snapshot(snapshot_id)
+
+    deleted = []
+    for items in by_source.values():
+        deleted += _retain(ec2, items, rule, at, delete)
+    return deleted
