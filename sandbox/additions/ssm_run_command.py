@@ -554,6 +554,15 @@ def baseline_for(account_id: str, region: str, patch_group: str, operating_syste
         group = ssm.patch_groups.get(patch_group) if patch_group else None
         if group is not None and group.associations.get(operating_system):
             return group.associations[operating_system]
+        try:  # a default registered with RegisterDefaultPatchBaseline (sandbox.additions.ssm_patching)
+            from sandbox.additions import ssm_patching
+
+            with ssm_patching._lock:
+                chosen = ssm_patching._DEFAULTS.get((account_id, region, operating_system))
+            if chosen and chosen in ssm.baselines:
+                return chosen
+        except (ImportError, AttributeError):
+            pass
         for baseline in ssm.baselines.values():
             if getattr(baseline, "default_baseline", False) and baseline.operating_system == operating_system:
                 return baseline.id
