@@ -615,11 +615,21 @@ def _snake(value):
     return camel_dict_to_snake_dict(value)
 
 
-def paginate(client, operation, result_key, **kwargs):
-    """Every item of a paginated SSM read (the whole read is retried when throttled)."""
+# SSM answers throttling with ThrottlingException, which AWSRetry does not retry unless told to.
+RETRY_CODES = ["ThrottlingException"]
+
+
+def retry_decorator():
+    """The retry decorator for SSM clients (``module.client("ssm", retry_decorator=retry_decorator())``)."""
     from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-    @AWSRetry.jittered_backoff()
+    return AWSRetry.jittered_backoff(catch_extra_error_codes=RETRY_CODES)
+
+
+def paginate(client, operation, result_key, **kwargs):
+    """Every item of a paginated SSM read (the whole read is retried when throttled)."""
+
+    @retry_decorator()
     def _read():
         return client.get_paginator(operation).paginate(**kwargs).build_full_result().get(result_key, [])
 

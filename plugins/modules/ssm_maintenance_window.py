@@ -361,12 +361,12 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.medcircle.cloudops.plugins.module_utils.ssm import (
     CUTOFF_BEHAVIORS,
     RESOURCE_TYPES,
     RUN_PATCH_BASELINE,
     ensure_maintenance_window,
+    retry_decorator,
 )
 
 
@@ -431,7 +431,7 @@ def main():
         required_if=[("state", "present", ["schedule", "duration"])],
     )
     try:
-        client = module.client("ssm", retry_decorator=AWSRetry.jittered_backoff())
+        client = module.client("ssm", retry_decorator=retry_decorator())
         result = ensure_maintenance_window(client, module.params, module.check_mode)
     except AnsibleAWSError as e:
         module.fail_json_aws_error(e)

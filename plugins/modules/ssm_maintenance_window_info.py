@@ -62,15 +62,19 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.medcircle.cloudops.plugins.module_utils.ssm import paginate, read_window, window_view
+from ansible_collections.medcircle.cloudops.plugins.module_utils.ssm import (
+    paginate,
+    read_window,
+    retry_decorator,
+    window_view,
+)
 
 
 def main():
     module = AnsibleAWSModule(argument_spec={"name": {"type": "str"}}, supports_check_mode=True)
     name = module.params["name"]
     try:
-        client = module.client("ssm", retry_decorator=AWSRetry.jittered_backoff())
+        client = module.client("ssm", retry_decorator=retry_decorator())
         filters = [{"Key": "Name", "Values": [name]}] if name else []
         identities = paginate(client, "describe_maintenance_windows", "WindowIdentities", Filters=filters)
         windows = [

@@ -327,12 +327,12 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.medcircle.cloudops.plugins.module_utils.ssm import (
     COMPLIANCE_LEVELS,
     OPERATING_SYSTEMS,
     REJECTED_ACTIONS,
     ensure_patch_baseline,
+    retry_decorator,
 )
 
 FILTER_SPEC = {
@@ -380,7 +380,7 @@ def main():
         required_if=[("state", "present", ["operating_system"])],
     )
     try:
-        client = module.client("ssm", retry_decorator=AWSRetry.jittered_backoff())
+        client = module.client("ssm", retry_decorator=retry_decorator())
         result = ensure_patch_baseline(client, module.params, module.check_mode)
     except AnsibleAWSError as e:
         module.fail_json_aws_error(e)

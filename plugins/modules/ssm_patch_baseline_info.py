@@ -88,12 +88,12 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.medcircle.cloudops.plugins.module_utils.ssm import (
     OPERATING_SYSTEMS,
     describe_baseline,
     find_baselines,
     paginate,
+    retry_decorator,
 )
 
 
@@ -106,7 +106,7 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     try:
-        client = module.client("ssm", retry_decorator=AWSRetry.jittered_backoff())
+        client = module.client("ssm", retry_decorator=retry_decorator())
         identities = find_baselines(client, name=params["name"], operating_system=params["operating_system"])
         baselines = [describe_baseline(client, i["BaselineId"])[0] for i in identities]
         aws_baselines = []
