@@ -220,6 +220,10 @@ def register_default_patch_baseline(ctx):
     baseline = _baseline(ctx, ctx.require("BaselineId"))
     with _lock:
         _DEFAULTS[(ctx.account_id, ctx.region, baseline.operating_system)] = baseline.id
+    # Run Command's AWS-RunPatchBaseline looks for ``default_baseline`` on moto's baselines.
+    for other in ctx.backend().baselines.values():
+        if other.operating_system == baseline.operating_system:
+            other.default_baseline = other.id == baseline.id
     return {"BaselineId": baseline.id}
 
 
