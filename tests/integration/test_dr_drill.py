@@ -1,0 +1,207 @@
+"""DR plan and drill playbooks (issue 7) on a sandbox of their own, seeded as assessed.
+
+The cross-region copies the drill recovers from are made by tests/integration/dr_estate.py with boto3 (the backup
+capability makes them in a real estate). The sandbox's request log proves that a drill changes nothing in the
+primary region and nothing in the DR region that does not carry its drill id.
+"""
+
+import json
+
+import dr_estate
+import pytest
+from playbook import run_playbook
+from sandbox_client import SandboxClient
+
+PORT = 5810
+DRILL_SYSTEMS = ["medcircle-app", "medcircledb", "patient-records", "app-dns"]
+# Mutating calls a drill may make in the DR region: creating, tagging and deleting its own resources, and the history.
+DRILL_WRITES = {
+    ("ec2", "RunInstances"),
+    ("ec2", "CreateTags"),
+    ("ec2", "CreateVolume"),
+    ("ec2", "TerminateInstances"),
+    ("ec2", "DeleteVolume"),
+    ("rds", "RestoreDBInstanceFromDBSnapshot"),
+    ("rds", "CreateDBSnapshot"),
+    ("rds", "DeleteDBInstance"),
+    ("rds", "DeleteDBSnapshot"),
+    ("rds", "AddTagsToResource"),
+    ("ssm", "PutParameter"),
+    ("ssm", "AddTagsToResource"),
+}
+
+
+@pytest.fixture(scope="module")
+def estate():
+    """As assessed, plus the DR site, the copies in the DR region and the DNS failover records."""
+    sandbox = SandboxClient.start(port=PORT, seed="as-assessed")
+    try:
+        copies = {
+            "ami": dr_estate.copy_ami(sandbox, system="medcircle-app"),
+            "db_snapshot": dr_estate.copy_db_snapshot(sandbox),
+            "replica": dr_estate.replica(sandbox),
+            "bucket": dr_estate.dr_bucket(sandbox),
+        }
+        dr_estate.failover_records(sandbox)
+        site = run_playbook(sandbox, "playbooks/remediate/dr.yml")
+        assert site.returncode == 0, site.stdout[-3000:]
+        yield sandbox, copies
+    finally:
+        sandbox.stop()
+
+
+def drill(sandbox, tmp_path, **extra):
+    extra_vars = {"cloudops_reports_dir": str(tmp_path), "dr_drill_poll_delay": 1, **extra}
+    return run_playbook(sandbox, "playbooks/dr_drill.yml", extra_vars=extra_vars)
+
+
+def plan_systems():
+    import yaml
+
+    with open(dr_estate.REPO_ROOT / "inventories/sandbox/group_vars/all/dr.yml") as handle:
+        return yaml.safe_load(handle)["cloudops_dr_systems"]
+
+
+def messages(run):
+    return "\n".join(str(outcome.get("msg", "")) for _, outcome in run.tasks() if outcome.get("failed"))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda s: s[0].update(resource="medcircle-nonexistent"), "systems[0] (medcircle-app).resource"),
+        (lambda s: s[1].pop("rto_minutes"), "systems[1] (medcircledb).rto_minutes"),
+        (lambda s: s[2].update(kind="tape"), "systems[2] (patient-records).kind"),
+    ],
+    ids=["unknown-resource", "rto-missing", "unknown-kind"],
+)
+def test_bad_plan_data_is_refused_before_any_change(estate, tmp_path, change, expected):
+    sandbox, _ = estate
+    systems = plan_systems()
+    change(systems)
+    sandbox.clear_requests()
+    run = drill(sandbox, tmp_path, cloudops_dr_systems=systems)
+    assert run.returncode != 0
+    assert expected in messages(run)
+    assert sandbox.requests(mutating=True) == []
+    assert not (tmp_path / "dr" / "drill-history.json").exists()
+
+
+def test_dr_region_equal_to_primary_is_refused_before_any_change(estate, tmp_path):
+    sandbox, _ = estate
+    sandbox.clear_requests()
+    run = drill(sandbox, tmp_path, cloudops_dr_region="us-east-1")
+    assert run.returncode != 0
+    assert "dr_drill_dr_region" in messages(run) and "must differ" in messages(run)
+    assert sandbox.requests(mutating=True) == []
+
+
+def test_drill_recovers_every_system_measures_and_cleans_up(estate, tmp_path):
+    sandbox, copies = estate
+    rds_dr = sandbox.client("rds", dr_estate.DR)
+    replica_before = rds_dr.describe_db_instances(DBInstanceIdentifier=copies["replica"])["DBInstances"][0]
+    sandbox.clear_requests()
+
+    run = drill(sandbox, tmp_path, dr_drill_id="drill-it-1")
+    assert run.returncode == 0, messages(run) or run.stdout[-3000:]
+
+    report = json.loads((tmp_path / "dr" / "drill-it-1" / "drill-report.json").read_text())
+    assert report["result"] == "pass"
+    assert sorted(s["name"] for s in report["systems"]) == sorted(DRILL_SYSTEMS)
+    by_name = {s["name"]: s for s in report["systems"]}
+    assert by_name["medcircle-app"]["source"]["id"] == copies["ami"]
+    assert by_name["medcircledb"]["source"]["id"] == copies["db_snapshot"]
+    for system in report["systems"]:
+        assert system["status"] == "recovered", system
+        assert system["rto_seconds"] is not None and 0 <= system["rto_seconds"] <= system["rto_target_seconds"]
+        assert system["rpo_seconds"] is not None and system["rpo_met"]
+        assert all(step["status"] == "ok" for step in system["steps"])
+    assert {r["type"] for r in by_name["medcircle-app"]["restored"]} == {"instance"}
+    assert {r["type"] for r in by_name["medcircledb"]["restored"]} == {"db_instance"}
+    assert report["cleanup"]["left"] == [] and report["cleanup"]["clean"] is True
+    assert {d["type"] for d in report["cleanup"]["deleted"]} >= {"instance", "db_instance"}
+
+    # an independent tag scan: nothing carries the drill id any more
+    ec2_dr = sandbox.client("ec2", dr_estate.DR)
+    alive = ec2_dr.describe_instances(
+        Filters=[
+            {"Name": "tag:cloudops:drill-id", "Values": ["drill-it-1"]},
+            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+        ]
+    )["Reservations"]
+    assert alive == []
+    assert (
+        ec2_dr.describe_volumes(Filters=[{"Name": "tag:cloudops:drill-id", "Values": ["drill-it-1"]}])["Volumes"] == []
+    )
+    assert [
+        d for d in rds_dr.describe_db_instances()["DBInstances"] if d["DBInstanceIdentifier"].startswith("drill-")
+    ] == []
+
+    # production and the replication untouched: no write in the primary region, only drill writes in the DR region
+    writes = sandbox.requests(mutating=True)
+    assert [w for w in writes if w["region"] == dr_estate.PRIMARY] == []
+    assert {(w["service"], w["operation"]) for w in writes} <= DRILL_WRITES
+    replica_after = rds_dr.describe_db_instances(DBInstanceIdentifier=copies["replica"])["DBInstances"][0]
+    assert (
+        replica_after["ReadReplicaSourceDBInstanceIdentifier"]
+        == replica_before["ReadReplicaSourceDBInstanceIdentifier"]
+    )
+    assert replica_after["DBInstanceStatus"] == "available"
+
+    # the report files, the history (file and SSM parameter) and the plan document with the drill on record
+    html = (tmp_path / "dr" / "drill-it-1" / "drill-report.html").read_text()
+    assert "<svg" in html and "medcircledb: restore database" in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "| medcircle-app | ec2 |" in (tmp_path / "dr" / "drill-it-1" / "drill-report.md").read_text()
+    history = json.loads((tmp_path / "dr" / "drill-history.json").read_text())
+    assert history["drills"][-1]["drill_id"] == "drill-it-1" and history["drills"][-1]["success"] is True
+    ssm = sandbox.client("ssm", dr_estate.DR)
+    parameter = json.loads(ssm.get_parameter(Name="/medcircle/dr/drill-history")["Parameter"]["Value"])
+    assert parameter[-1]["drill_id"] == "drill-it-1"
+    plan = (tmp_path / "dr" / "dr-plan.md").read_text()
+    assert "drill-it-1" in plan and "| medcircledb | DB snapshot {}".format(copies["db_snapshot"]) in plan
+
+
+def test_drill_that_fails_half_way_still_cleans_up(estate, tmp_path):
+    sandbox, _ = estate
+    # the instance launches, then SSM never answers in the DR region: the app's verify step fails
+    sandbox.set_faults(
+        [{"service": "ssm", "operation": "DescribeInstanceInformation", "region": "us-west-2", "error_rate": 1.0}]
+    )
+    try:
+        run = drill(sandbox, tmp_path, dr_drill_id="drill-it-fail", dr_drill_max_attempts=3)
+    finally:
+        sandbox.clear_faults()
+    assert run.returncode != 0
+    assert "did not pass" in messages(run) and "medcircle-app" in messages(run)
+    report = json.loads((tmp_path / "dr" / "drill-it-fail" / "drill-report.json").read_text())
+    app = next(s for s in report["systems"] if s["name"] == "medcircle-app")
+    assert app["status"] == "failed" and app["restored"], app
+    assert [s["step"] for s in app["steps"] if s["status"] == "failed"] == ["verify ssm"]
+    assert report["result"] == "fail"
+    assert report["cleanup"]["left"] == []
+    assert any(d["type"] == "instance" for d in report["cleanup"]["deleted"])
+    ec2_dr = sandbox.client("ec2", dr_estate.DR)
+    alive = ec2_dr.describe_instances(
+        Filters=[
+            {"Name": "tag:cloudops:drill-id", "Values": ["drill-it-fail"]},
+            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+        ]
+    )["Reservations"]
+    assert alive == []
+    history = json.loads((tmp_path / "dr" / "drill-history.json").read_text())
+    assert history["drills"][-1]["success"] is False
+
+
+def test_drill_check_mode_plans_without_changing(estate, tmp_path):
+    sandbox, copies = estate
+    sandbox.clear_requests()
+    run = run_playbook(
+        sandbox, "playbooks/dr_drill.yml", extra_vars={"cloudops_reports_dir": str(tmp_path)}, check=True
+    )
+    assert run.returncode == 0, messages(run) or run.stdout[-3000:]
+    planned = run.task("Check the plan and find")["drill"]
+    assert planned["ready"] is True
+    assert {s["name"]: s["source"]["id"] for s in planned["systems"]}["medcircle-app"] == copies["ami"]
+    assert list(sandbox.requests(mutating=True)) == []
+    assert not (tmp_path / "dr").exists()
