@@ -229,9 +229,48 @@ def _metadata_value(value):
     return str(value)
 
 
+RESOURCE_ARN = re.compile(r"^arn:aws[a-z-]*:(ec2|rds):[a-z0-9-]+:\d{12}:(volume/vol-|instance/i-|db:)")
+
+
+def newest_recovery_point(client, vault, resource_arn):
+    """The ARN of the newest completed recovery point of ``resource_arn`` in ``vault``; None if there is none."""
+    newest = None
+    kwargs = {"BackupVaultName": vault, "ByResourceArn": resource_arn}
+    while True:
+        page = client.list_recovery_points_by_backup_vault(aws_retry=True, **kwargs)
+        for point in page.get("RecoveryPoints", []):
+            if point.get("Status") != "COMPLETED" or point.get("ResourceArn") != resource_arn:
+                continue
+            if newest is None or point["CreationDate"] > newest["CreationDate"]:
+                newest = point
+        if not page.get("NextToken"):
+            return newest["RecoveryPointArn"] if newest else None
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def _type_of_resource(resource_arn):
+    match = RESOURCE_ARN.match(resource_arn or "")
+    if not match:
+        raise ParameterError(
+            "resource_arn",
+            resource_arn,
+            "is not an EBS volume, EC2 instance or RDS DB instance ARN",
+            "arn:aws:ec2:<region>:<account>:volume/vol-... or instance/i-..., arn:aws:rds:<region>:<account>:db:<name>",
+        )
+    return {"volume/vol-": "EBS", "instance/i-": "EC2", "db:": "RDS"}[match.group(2)]
+
+
 def check_restore_options(params):
     """Validate the options; returns (resource_type, overrides as strings)."""
-    arn = params["recovery_point_arn"]
+    arn = params.get("recovery_point_arn")
+    if arn is None:
+        rtype = _type_of_resource(params.get("resource_arn"))
+        if params.get("resource_type") and params["resource_type"] != rtype:
+            raise ParameterError(
+                "resource_type", params["resource_type"], f"does not match resource_arn, which is {rtype}"
+            )
+        params = {**params, "resource_type": rtype, "recovery_point_arn": ""}
+        arn = ""
     detected = resource_type_of(arn)
     rtype = params.get("resource_type") or detected
     if rtype not in RESTORE_KEYS:
@@ -329,13 +368,21 @@ def restore(backup, rds, params, check_mode, sleep=time.sleep):
     """Start (or find) the restore of a recovery point. Returns {changed, restore_job, created_resource_arn,
     resource_type, resource_id, metadata}."""
     rtype, overrides = check_restore_options(params)
-    arn = params["recovery_point_arn"]
     vault = params["backup_vault_name"]
+    arn = params.get("recovery_point_arn")
+    if not arn:
+        arn = newest_recovery_point(backup, vault, params["resource_arn"])
+        if arn is None:
+            raise AnsibleAWSError(
+                message=f"resource_arn {params['resource_arn']} has no completed recovery point in the vault {vault}"
+            )
+        params = {**params, "recovery_point_arn": arn}
     if rtype == "RDS" and rds is not None:
         existing_db = _rds_exists(rds, overrides["DBInstanceIdentifier"])
         if existing_db is not None:
             return {
                 "changed": False,
+                "recovery_point_arn": arn,
                 "resource_type": rtype,
                 "restore_job": {},
                 "created_resource_arn": existing_db["DBInstanceArn"],
@@ -352,6 +399,7 @@ def restore(backup, rds, params, check_mode, sleep=time.sleep):
             created = job.get("CreatedResourceArn")
             return {
                 "changed": False,
+                "recovery_point_arn": arn,
                 "resource_type": rtype,
                 "restore_job": _job_view(job),
                 "created_resource_arn": created,
@@ -366,6 +414,7 @@ def restore(backup, rds, params, check_mode, sleep=time.sleep):
     if check_mode:
         return {
             "changed": True,
+            "recovery_point_arn": arn,
             "resource_type": rtype,
             "restore_job": {},
             "created_resource_arn": None,
@@ -396,6 +445,7 @@ def restore(backup, rds, params, check_mode, sleep=time.sleep):
         resource_id = created.rsplit(":", 1)[-1] if rtype == "RDS" else created.rsplit("/", 1)[-1]
     return {
         "changed": True,
+        "recovery_point_arn": arn,
         "resource_type": rtype,
         "restore_job": _job_view(job),
         "created_resource_arn": created,

@@ -22,9 +22,15 @@ author:
   - MedCircle Cloud Operations (@medcircle)
 options:
   recovery_point_arn:
-    description: The recovery point (an EBS snapshot, an AMI or an RDS snapshot ARN).
+    description:
+      - The recovery point (an EBS snapshot, an AMI or an RDS snapshot ARN).
+      - Exactly one of O(recovery_point_arn) and O(resource_arn) is required.
     type: str
-    required: true
+  resource_arn:
+    description:
+      - Restore the newest completed recovery point of this protected resource (an EBS volume, EC2 instance or
+        RDS DB instance ARN) found in O(backup_vault_name). This is how a restore test picks what to restore.
+    type: str
   backup_vault_name:
     description: The vault holding the recovery point.
     type: str
@@ -97,6 +103,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+recovery_point_arn:
+  description: The recovery point restored (or that would be).
+  returned: always
+  type: str
+  sample: arn:aws:ec2:us-east-1::snapshot/snap-0123456789abcdef0
 resource_type:
   description: EBS, EC2 or RDS.
   returned: always
@@ -137,7 +148,8 @@ from ansible_collections.medcircle.cloudops.plugins.module_utils.backup import T
 
 def main():
     argument_spec = {
-        "recovery_point_arn": {"type": "str", "required": True},
+        "recovery_point_arn": {"type": "str"},
+        "resource_arn": {"type": "str"},
         "backup_vault_name": {"type": "str", "required": True},
         "iam_role_arn": {"type": "str", "required": True},
         "resource_type": {"type": "str", "choices": ["EBS", "EC2", "RDS"]},
@@ -149,7 +161,12 @@ def main():
         "wait_timeout": {"type": "int", "default": 1800},
         "delay": {"type": "int", "default": 15},
     }
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_one_of=[("recovery_point_arn", "resource_arn")],
+        mutually_exclusive=[("recovery_point_arn", "resource_arn")],
+    )
     try:
         rtype, _ = check_restore_options(module.params)
         retry = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLED)
@@ -159,7 +176,9 @@ def main():
     except AnsibleAWSError as e:
         module.fail_json_aws_error(e)
     except (BotoCoreError, ClientError) as e:
-        module.fail_json_aws(e, msg=f"Could not restore {module.params['recovery_point_arn']}")
+        module.fail_json_aws(
+            e, msg=f"Could not restore {module.params['recovery_point_arn'] or module.params['resource_arn']}"
+        )
     module.exit_json(**result)
 
 

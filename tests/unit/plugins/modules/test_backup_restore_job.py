@@ -181,3 +181,54 @@ def test_bad_options_fail_before_any_call(aws, clients, capsys, args, message):
     assert rc == 1
     assert message in result["msg"]
     assert clients == []
+
+
+def test_resource_arn_restores_its_newest_completed_point(aws, clients, capsys):
+    volume = "arn:aws:ec2:us-east-1:123456789012:volume/vol-1"
+    older = "arn:aws:ec2:us-east-1::snapshot/snap-00000000000000001"
+    stub = aws.stub("backup", "us-east-1")
+    stub.add_response(
+        "list_recovery_points_by_backup_vault",
+        {
+            "RecoveryPoints": [
+                {"RecoveryPointArn": older, "ResourceArn": volume, "Status": "COMPLETED", "CreationDate": NOW},
+                {
+                    "RecoveryPointArn": SNAP,
+                    "ResourceArn": volume,
+                    "Status": "COMPLETED",
+                    "CreationDate": NOW + datetime.timedelta(days=1),
+                },
+                {
+                    "RecoveryPointArn": "arn:aws:ec2:us-east-1::snapshot/snap-00000000000000009",
+                    "ResourceArn": volume,
+                    "Status": "PARTIAL",
+                    "CreationDate": NOW + datetime.timedelta(days=2),
+                },
+            ]
+        },
+        {"BackupVaultName": "medcircle-backup", "ByResourceArn": volume},
+    )
+    stub.add_response(
+        "list_restore_jobs",
+        {
+            "RestoreJobs": [
+                {
+                    "RestoreJobId": "done",
+                    "RecoveryPointArn": SNAP,
+                    "Status": "COMPLETED",
+                    "CreatedResourceArn": "arn:aws:ec2:us-east-1:123456789012:volume/vol-9",
+                    "CreationDate": NOW,
+                }
+            ]
+        },
+        {},
+    )
+    rc, result = run({"resource_arn": volume}, capsys)
+    assert rc == 0, result
+    assert (result["recovery_point_arn"], result["resource_id"], result["changed"]) == (SNAP, "vol-9", False)
+
+
+def test_resource_arn_must_be_a_protected_resource(aws, clients, capsys):
+    rc, result = run({"resource_arn": "arn:aws:s3:::bucket"}, capsys)
+    assert rc == 1
+    assert "resource_arn arn:aws:s3:::bucket is not an EBS volume, EC2 instance or RDS DB instance ARN" in result["msg"]
