@@ -66,6 +66,9 @@ FILTER_KEYS = {
     "MACOS": ("PRODUCT", "CLASSIFICATION"),
 }
 
+# Operating systems whose patches have no release date: approval delays are not supported.
+NO_RELEASE_DATES = ("UBUNTU", "DEBIAN")
+
 COMPLIANCE_LEVELS = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNSPECIFIED")
 REJECTED_ACTIONS = ("ALLOW_AS_DEPENDENCY", "BLOCK")
 MAX_APPROVE_AFTER_DAYS = 360
@@ -134,6 +137,18 @@ def validate_patch_baseline(params):
                 "at least one filter, e.g. {key: CLASSIFICATION, values: [Security]}",
             )
         after, until = rule.get("approve_after_days"), rule.get("approve_until_date")
+        if operating_system in NO_RELEASE_DATES:
+            # AWS: approval delays are not supported for Debian and Ubuntu (their repositories carry no
+            # release dates); a rule approves what the repositories publish, which AWS sends as 0 days.
+            if until is not None or after not in (None, 0):
+                option_name = "approve_until_date" if until is not None else "approve_after_days"
+                raise ParameterError(
+                    f"{option}.{option_name}",
+                    until if until is not None else after,
+                    f"is not supported for {operating_system}: its repositories carry no release dates",
+                    "approve_after_days: 0, or leave both unset",
+                )
+            after = 0
         if (after is None) == (until is None):
             raise ParameterError(
                 option,

@@ -72,7 +72,11 @@ options:
             elements: str
             required: true
       approve_after_days:
-        description: Days after a patch's release before it is approved, 0 to 360.
+        description:
+          - Days after a patch's release before it is approved, 0 to 360.
+          - Set this or O(approval_rules[].approve_until_date) (except for Ubuntu and Debian).
+          - Ubuntu and Debian repositories carry no release dates, so AWS supports no delay for them; leave
+            both unset (or set V(0)) and the rule approves what the repositories publish.
         type: int
       approve_until_date:
         description:
@@ -195,7 +199,6 @@ EXAMPLES = r"""
       - patch_filters:
           - key: PRIORITY
             values: [Required, Important]
-        approve_after_days: 7
         compliance_level: HIGH
     rejected_patches: [openssl-1.0*]
     rejected_patches_action: BLOCK

@@ -173,6 +173,13 @@ def test_validate_returns_the_aws_form_sorted():
         ),
         ({"approval_rules": [rule(patch_filters=[])]}, "approval_rules[0].patch_filters [] is empty"),
         (
+            {
+                "operating_system": "UBUNTU",
+                "approval_rules": [rule(patch_filters=[{"key": "PRIORITY", "values": ["Required"]}])],
+            },
+            "approval_rules[0].approve_after_days 7 is not supported for UBUNTU: its repositories carry no release",
+        ),
+        (
             {"approval_rules": [rule(compliance_level="URGENT")]},
             "approval_rules[0].compliance_level URGENT is not allowed",
         ),
@@ -189,6 +196,14 @@ def test_validate_names_the_option_value_and_what_is_allowed(changes, message):
     with pytest.raises(ParameterError) as error:
         validate_patch_baseline(params(**changes))
     assert str(error.value.message).startswith(message), error.value.message
+
+
+def test_debian_rules_approve_without_delay():
+    debian_rule = rule(
+        patch_filters=[{"key": "PRIORITY", "values": ["Required", "Important"]}], approve_after_days=None
+    )
+    spec = validate_patch_baseline(params(operating_system="DEBIAN", approval_rules=[debian_rule]))
+    assert spec["ApprovalRules"]["PatchRules"][0]["ApproveAfterDays"] == 0
 
 
 # --- the change plan, with a stubbed client ------------------------------------------------------
