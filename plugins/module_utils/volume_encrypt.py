@@ -911,7 +911,7 @@ def ensure_volumes_encrypted(ec2, kms, region, params, check_mode=False):
         ec2,
         region,
         planned,
-        params.get("kms_key_id"),
+        kms_arn,
         params.get("original_retention_days") or 0,
         params["wait_delay"],
         params["wait_timeout"],

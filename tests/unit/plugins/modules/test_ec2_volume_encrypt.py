@@ -196,7 +196,7 @@ def stub_detached_run(ec2, throttle_snapshot=False):
             "Resources": [VOL],
             "Tags": [
                 {"Key": ve.TAG_STATUS, "Value": ve.STATUS_IN_PROGRESS},
-                {"Key": ve.TAG_KMS_KEY, "Value": "alias/medcircle-ebs"},
+                {"Key": ve.TAG_KMS_KEY, "Value": KEY_ARN},
             ],
         },
     )
@@ -241,6 +241,7 @@ def test_detached_volume_is_copied_encrypted_and_the_original_kept(aws, clients,
 
 def test_create_volume_request_keeps_type_iops_throughput_tags_and_key(aws, clients, capsys):
     ec2 = stub_discovery(aws, [volume(tags={"Name": "data"})])
+    aws.describe_key(REGION, "alias/medcircle-ebs", KEY_ARN)
     stub_gather(aws, snapshots=[snapshot(SNAP, ve.ROLE_SNAPSHOT), snapshot(COPY, ve.ROLE_COPY, encrypted=True)])
     ec2.add_response("create_tags", {})
     ec2.add_response(
@@ -254,6 +255,8 @@ def test_create_volume_request_keeps_type_iops_throughput_tags_and_key(aws, clie
             "Iops": 3000,
             "Throughput": 125,
             "Encrypted": True,
+            # The key ARN that the alias resolved to, so the volume names the key whatever the alias does later.
+            "KmsKeyId": KEY_ARN,
             "TagSpecifications": [
                 {
                     "ResourceType": "volume",
@@ -272,7 +275,7 @@ def test_create_volume_request_keeps_type_iops_throughput_tags_and_key(aws, clie
     ec2.add_response("create_tags", {})
     ec2.add_response("create_tags", {})
 
-    rc, result = run({"volume_ids": [VOL]}, capsys)
+    rc, result = run({"volume_ids": [VOL], "kms_key_id": "alias/medcircle-ebs"}, capsys)
 
     # Resumed: the snapshot and its encrypted copy from an earlier run are reused, not made again.
     assert rc == 0, result

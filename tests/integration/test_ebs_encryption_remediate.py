@@ -1,0 +1,129 @@
+"""EBS encryption (findings 1.4 and 3.4): playbooks/remediate/encryption.yml on the as-assessed estate.
+
+The audit (playbooks/audit.yml, limited to the two findings) reads the estate before and after. The EBS key
+and its alias are a fixture here (the kms_keys role makes them). Check mode sends no mutating call; the real
+run encrypts by default in both regions and swaps the app server's root and data volumes, keeping the
+originals (1.4 closes; 3.4 still lists the kept originals); the cleanup run deletes the originals whose
+retention has passed (3.4 closes); a further run changes nothing. A missing key alias fails before any
+mutating call and names the variable.
+"""
+
+import json
+
+import pytest
+from playbook import run_playbook
+
+FINDINGS = ["1.4", "3.4"]
+PLAY = "playbooks/remediate/encryption.yml"
+REGIONS = ("us-east-1", "us-west-2")
+KEY_ALIAS = "alias/medcircle-ebs"
+
+
+def audit(sandbox, tmp_path):
+    run = run_playbook(
+        sandbox,
+        "playbooks/audit.yml",
+        extra_vars={"risk_audit_reports_dir": str(tmp_path), "risk_audit_findings": FINDINGS},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    report = json.loads((tmp_path / "latest" / "audit.json").read_text())
+    return {f["id"]: f for f in report["findings"]}
+
+
+def failing(finding):
+    return sorted(r["resource_id"] for r in finding["resources"] if r["status"] == "fail")
+
+
+def changed_tasks(run):
+    return [name for name, outcome in run.tasks() if outcome.get("changed")]
+
+
+def mutating(sandbox):
+    return [(r["service"], r["operation"]) for r in sandbox.requests(mutating=True)]
+
+
+@pytest.fixture(scope="module")
+def estate(assessed_sandbox):
+    keys = {}
+    for region in REGIONS:
+        kms = assessed_sandbox.client("kms", region)
+        key = kms.create_key(Description="MedCircle EBS volumes (test fixture)")["KeyMetadata"]
+        kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=key["KeyId"])
+        keys[region] = key["Arn"]
+    ec2 = assessed_sandbox.client("ec2", REGIONS[0])
+    app = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["medcircle-app"]}])["Reservations"][0][
+        "Instances"
+    ][0]
+    return {"keys": keys, "app": app}
+
+
+@pytest.fixture(scope="module")
+def before(estate, assessed_sandbox, tmp_path_factory):
+    return audit(assessed_sandbox, tmp_path_factory.mktemp("before"))
+
+
+def test_as_assessed_fails_both_findings(before, estate):
+    assert before["1.4"]["status"] == "fail"
+    assert before["3.4"]["status"] == "fail"
+    app_volumes = sorted(m["Ebs"]["VolumeId"] for m in estate["app"]["BlockDeviceMappings"])
+    assert set(app_volumes) <= set(failing(before["3.4"]))
+    assert "ebs-encryption-by-default/us-east-1" in failing(before["3.4"])
+
+
+def test_missing_key_alias_fails_before_any_change(assessed_sandbox, before):
+    assessed_sandbox.clear_requests()
+    run = run_playbook(assessed_sandbox, PLAY, extra_vars={"ebs_encryption_kms_key_alias": "alias/not-there"})
+    assert run.returncode != 0
+    failed = run.task("Check that the EBS key exists")
+    assert "ebs_encryption_kms_key_alias is alias/not-there" in failed["msg"]
+    assert "does not exist in us-east-1, us-west-2" in failed["msg"]
+    assert mutating(assessed_sandbox) == []
+
+
+def test_check_mode_plans_and_sends_no_mutating_call(assessed_sandbox, before, estate):
+    assessed_sandbox.clear_requests()
+    run = run_playbook(assessed_sandbox, PLAY, check=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert mutating(assessed_sandbox) == []
+    plan = run.task("Show the plan for each volume")["msg"]
+    root = estate["app"]["RootDeviceName"]
+    assert any(f"{root} of {estate['app']['InstanceId']}): record, stop, snapshot" in line for line in plan), plan
+    assert len([line for line in plan if "[planned]" in line]) == 2, plan
+
+
+def test_remediation_closes_the_findings_keeps_originals_until_cleanup(assessed_sandbox, before, estate, tmp_path):
+    # Originals may go as soon as their replacement is verified (retention 0), but only on cleanup.
+    run = run_playbook(assessed_sandbox, PLAY, extra_vars={"ebs_encryption_original_retention_days": 0})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert not [op for op in mutating(assessed_sandbox) if op[1] in ("DeleteVolume", "DeleteSnapshot")]
+    after = audit(assessed_sandbox, tmp_path / "after")
+    assert after["1.4"]["status"] == "pass", after["1.4"]
+    originals = sorted(m["Ebs"]["VolumeId"] for m in estate["app"]["BlockDeviceMappings"])
+    # What is left of 3.4 is exactly the two kept originals, detached and tagged with their replacement.
+    assert failing(after["3.4"]) == originals, after["3.4"]
+    ec2 = assessed_sandbox.client("ec2", REGIONS[0])
+    for volume in ec2.describe_volumes(VolumeIds=originals)["Volumes"]:
+        tags = {t["Key"]: t["Value"] for t in volume["Tags"]}
+        assert volume["State"] == "available" and tags["cloudops:encrypt-status"] == "verified"
+    app = ec2.describe_instances(InstanceIds=[estate["app"]["InstanceId"]])["Reservations"][0]["Instances"][0]
+    assert app["State"]["Name"] == "running"
+    new = ec2.describe_volumes(VolumeIds=[m["Ebs"]["VolumeId"] for m in app["BlockDeviceMappings"]])["Volumes"]
+    assert {v["KmsKeyId"] for v in new} == {estate["keys"]["us-east-1"]}
+    for region in REGIONS:
+        default = assessed_sandbox.client("ec2", region).get_ebs_default_kms_key_id()["KmsKeyId"]
+        assert default == estate["keys"][region]
+
+    assessed_sandbox.clear_requests()
+    cleanup = run_playbook(assessed_sandbox, PLAY, extra_vars={"ebs_encryption_cleanup_originals": True})
+    assert cleanup.returncode == 0, cleanup.stdout[-3000:] + cleanup.stderr[-3000:]
+    deleted = [op for op in mutating(assessed_sandbox) if op[1] == "DeleteVolume"]
+    assert len(deleted) == 2
+    assert [name.split(" : ")[-1] for name in changed_tasks(cleanup)] == [
+        "1.4 3.4 | PATCH | Delete the replaced originals whose retention has passed, region by region"
+    ]
+    final = audit(assessed_sandbox, tmp_path / "final")
+    assert final["1.4"]["status"] == "pass" and final["3.4"]["status"] == "pass", final["3.4"]
+
+    again = run_playbook(assessed_sandbox, PLAY, extra_vars={"ebs_encryption_cleanup_originals": True})
+    assert again.returncode == 0
+    assert changed_tasks(again) == []
