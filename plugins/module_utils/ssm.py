@@ -598,6 +598,12 @@ def comparable_task(task, target_names_by_id):
             "CloudWatchOutputConfig",
         ):
             del run_command[key]
+    # AWS may echo settings that are off as empty values; they mean the same as leaving them out.
+    if not (run_command.get("CloudWatchOutputConfig") or {}).get("CloudWatchOutputEnabled"):
+        run_command.pop("CloudWatchOutputConfig", None)
+    for key in ("Comment", "OutputS3BucketName", "OutputS3KeyPrefix"):
+        if not run_command.get(key):
+            run_command.pop(key, None)
     out = {
         "Name": task.get("Name"),
         "Description": task.get("Description") or "",

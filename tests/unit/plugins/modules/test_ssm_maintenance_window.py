@@ -11,6 +11,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError
 from ansible_collections.medcircle.cloudops.plugins.module_utils.ssm import (
+    comparable_task,
     ensure_maintenance_window,
     validate_schedule,
     validate_targets,
@@ -380,6 +381,15 @@ def test_unchanged_window_is_not_touched(aws):
     result = ensure_maintenance_window(client, PARAMS, check_mode=False)
     ssm.assert_no_pending_responses()
     assert result["changed"] is False
+
+
+def test_empty_settings_aws_echoes_are_no_change():
+    spec = validate_tasks([TASK], {"prod"})["install"]
+    echoed = json.loads(json.dumps(aws_task(spec)))
+    echoed["TaskInvocationParameters"]["RunCommand"].update(
+        Comment="", CloudWatchOutputConfig={"CloudWatchOutputEnabled": False}, DocumentHashType="Sha256"
+    )
+    assert comparable_task(echoed, {TARGET_ID: "prod"}) == spec
 
 
 def test_changed_rate_control_updates_only_the_task(aws):
