@@ -16,6 +16,11 @@ ListTagsForResource (moto refuses tags on patch baselines), Register/DeregisterP
 (Enabled and AllowUnassociatedTargets lost), DescribeMaintenanceWindowTargets (OwnerInformation lost),
 DescribeMaintenanceWindowTasks (CutoffBehavior, AlarmConfiguration lost), RegisterTaskWithMaintenanceWindow
 (moto drops AlarmConfiguration).
+
+Running a window on demand (what AWS does when the window opens) is Run Command's control route
+``POST /_sandbox/ssm/maintenance-windows/run`` in ssm_run_command.py, which reads the windows, targets and tasks
+kept here; RegisterDefaultPatchBaseline also marks moto's baselines (``default_baseline``) so that
+AWS-RunPatchBaseline there picks the default baseline of an instance without a patch group.
 """
 
 import datetime
