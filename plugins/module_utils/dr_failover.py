@@ -1,0 +1,484 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the medcircle.cloudops collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""DR failover and failback: every step reads the state first and acts only when it is not reached yet.
+
+failover (the primary region may not answer at all; only the DR region and Route 53 are called):
+  1. promote each database's cross-region read replica in the DR region;
+  2. launch each EC2 system in the DR region from its newest AMI copy (tag ``cloudops:failover-of``);
+  3. switch the Route 53 failover records: the DR site's record becomes PRIMARY, the primary site's SECONDARY;
+  4. verify (databases available and standalone, instances running, the PRIMARY record points at the DR site).
+failback (the primary region answers again):
+  1. re-establish replication towards the primary: the stale primary database is renamed (kept, never deleted),
+     a read replica of the DR database is made in the primary region under the original name, synced and promoted;
+  2. switch DNS back (the primary site's record PRIMARY again, with its health check);
+  3. return the DR side to standby: the DR database becomes a read replica of the primary again (the promoted copy
+     is deleted after a final snapshot), the failover instances are terminated;
+  4. verify.
+A rerun after an interruption skips the steps already done.
+"""
+
+import datetime
+import time
+
+try:  # noqa: SIM105 - AnsibleAWSModule reports a missing botocore
+    import botocore.exceptions
+except ImportError:
+    pass
+
+from ansible_collections.medcircle.cloudops.plugins.module_utils.dr import (
+    _ec2_source,
+    _error_code,
+    _paginate,
+    _wait,
+    failover_records,
+)
+
+FAILOVER_TAG = "cloudops:failover-of"
+PRIMARY_SET = "primary"
+DR_SET = "dr"
+
+
+class Runbook:
+    """Runs named steps in order and keeps the timeline (seconds from the start) and what changed."""
+
+    def __init__(self, clients, primary_region, dr_region, check_mode=False, poll=5, attempts=120):
+        self.clients = clients
+        self.primary = primary_region
+        self.dr = dr_region
+        self.check_mode = check_mode
+        self.poll = poll
+        self.attempts = attempts
+        self.t0 = time.monotonic()
+        self.steps = []
+        self.changed = False
+
+    def step(self, system, name, func):
+        """func() returns (changed, detail). Failures are recorded, then raised."""
+        begin = time.monotonic()
+        entry = {"system": system, "step": name, "start": round(begin - self.t0, 3)}
+        try:
+            changed, detail = func()
+            entry.update(status="changed" if changed else "ok", detail=detail)
+            self.changed = self.changed or bool(changed)
+            return detail
+        except Exception as error:
+            entry.update(status="failed", detail="%s: %s" % (type(error).__name__, error))
+            raise
+        finally:
+            entry["end"] = round(time.monotonic() - self.t0, 3)
+            self.steps.append(entry)
+
+    # --- databases ------------------------------------------------------------------------------------
+
+    def _db(self, region, identifier):
+        rds = self.clients("rds", region)
+        try:
+            return rds.describe_db_instances(DBInstanceIdentifier=identifier, aws_retry=True)["DBInstances"][0]
+        except botocore.exceptions.ClientError as error:
+            if _error_code(error) == "DBInstanceNotFound":
+                return None
+            raise
+
+    def promote(self, system):
+        replica = system.get("replica")
+        rds = self.clients("rds", self.dr)
+
+        def run():
+            db = self._db(self.dr, replica)
+            if db is None:
+                raise RuntimeError(
+                    "no database %s in %s to promote (systems entry %s, key replica)"
+                    % (replica, self.dr, system["name"])
+                )
+            if not db.get("ReadReplicaSourceDBInstanceIdentifier"):
+                return False, "%s is already a standalone database" % replica
+            if self.check_mode:
+                return True, "would promote %s" % replica
+            rds.promote_read_replica(DBInstanceIdentifier=replica, BackupRetentionPeriod=7, aws_retry=True)
+            return True, "promoted %s (was a replica of %s)" % (replica, db["ReadReplicaSourceDBInstanceIdentifier"])
+
+        self.step(system["name"], "promote replica", run)
+        if not self.check_mode:
+            self.step(system["name"], "wait available", lambda: self._wait_db(self.dr, replica))
+
+    def _wait_db(self, region, identifier):
+        _wait(
+            self.clients("rds", region),
+            "db_instance_available",
+            self.poll,
+            self.attempts,
+            DBInstanceIdentifier=identifier,
+        )
+        db = self._db(region, identifier)
+        if db.get("ReadReplicaSourceDBInstanceIdentifier") and region == self.dr:
+            return False, "%s is available (still a replica)" % identifier
+        return False, "%s available at %s" % (identifier, (db.get("Endpoint") or {}).get("Address"))
+
+    # --- the fleet ------------------------------------------------------------------------------------
+
+    def fleet(self, system, states=("pending", "running")):
+        ec2 = self.clients("ec2", self.dr)
+        found = _paginate(
+            ec2,
+            "describe_instances",
+            "Reservations",
+            Filters=[
+                {"Name": "tag:" + FAILOVER_TAG, "Values": [system["name"]]},
+                {"Name": "instance-state-name", "Values": list(states)},
+            ],
+        )
+        return [i for r in found for i in r.get("Instances", [])]
+
+    def launch(self, system, network):
+        ec2 = self.clients("ec2", self.dr)
+
+        def run():
+            running = self.fleet(system)
+            if running:
+                return False, "%s already runs in %s" % (", ".join(i["InstanceId"] for i in running), self.dr)
+            source = _ec2_source(system, {system["resource"]}, self.clients, self.dr)
+            if not source:
+                raise RuntimeError("no AMI copy of %s in %s to launch from" % (system["name"], self.dr))
+            if self.check_mode:
+                return True, "would launch %s from %s" % (system["resource"], source["id"])
+            tags = [
+                {"Key": "Name", "Value": system["resource"]},
+                {"Key": FAILOVER_TAG, "Value": system["name"]},
+                {"Key": "cloudops:system", "Value": system["name"]},
+            ]
+            params = {
+                "ImageId": source["id"],
+                "InstanceType": system.get("instance_type") or "t3.micro",
+                "MinCount": 1,
+                "MaxCount": 1,
+                "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+                "TagSpecifications": [
+                    {"ResourceType": "instance", "Tags": tags},
+                    {"ResourceType": "volume", "Tags": tags},
+                ],
+                "ClientToken": "failover-%s-%s" % (system["name"], source["id"]),
+            }
+            if network.get("subnet_id"):
+                params["SubnetId"] = network["subnet_id"]
+            if network.get("security_group_id"):
+                params["SecurityGroupIds"] = [network["security_group_id"]]
+            if system.get("instance_profile"):
+                params["IamInstanceProfile"] = {"Name": system["instance_profile"]}
+            instance = ec2.run_instances(aws_retry=True, **params)["Instances"][0]
+            return True, "launched %s from %s" % (instance["InstanceId"], source["id"])
+
+        self.step(system["name"], "launch in DR region", run)
+        if not self.check_mode:
+
+            def running():
+                ids = [i["InstanceId"] for i in self.fleet(system)]
+                _wait(ec2, "instance_running", self.poll, self.attempts, InstanceIds=ids)
+                return False, "%s running" % ", ".join(ids)
+
+            self.step(system["name"], "wait running", running)
+
+    def dr_address(self, systems):
+        for system in systems:
+            if system["kind"] == "ec2":
+                for instance in self.fleet(system, ("running",)):
+                    address = instance.get("PublicIpAddress") or instance.get("PrivateIpAddress")
+                    if address:
+                        return address
+        return None
+
+    def terminate(self, system):
+        ec2 = self.clients("ec2", self.dr)
+
+        def run():
+            instances = [i["InstanceId"] for i in self.fleet(system, ("pending", "running", "stopping", "stopped"))]
+            if not instances:
+                return False, "no failover instance of %s in %s" % (system["name"], self.dr)
+            if self.check_mode:
+                return True, "would terminate %s" % ", ".join(instances)
+            ec2.terminate_instances(InstanceIds=instances, aws_retry=True)
+            _wait(ec2, "instance_terminated", self.poll, self.attempts, InstanceIds=instances)
+            return True, "terminated %s" % ", ".join(instances)
+
+        self.step(system["name"], "return fleet to standby", run)
+
+    # --- DNS --------------------------------------------------------------------------------------------
+
+    def switch_dns(self, system, active, dr_value=None):
+        """Make the record set ``active`` (PRIMARY_SET or DR_SET) the PRIMARY one; the other becomes SECONDARY."""
+        route53 = self.clients("route53", self.dr)
+
+        def run():
+            records = [
+                r for r in failover_records(route53, system["resource"], system.get("zone")) if r.get("Failover")
+            ]
+            sets = {r.get("SetIdentifier"): r for r in records}
+            if set(sets) != {PRIMARY_SET, DR_SET}:
+                raise RuntimeError(
+                    "record %s needs two failover record sets with set identifiers %s and %s; found %s"
+                    % (system["resource"], PRIMARY_SET, DR_SET, ", ".join(sorted(map(str, sets))) or "none")
+                )
+            wanted = {}
+            for name, record in sets.items():
+                new = dict(record)
+                new["Failover"] = "PRIMARY" if name == active else "SECONDARY"
+                if name == DR_SET and dr_value:
+                    new["ResourceRecords"] = [{"Value": dr_value}]
+                wanted[name] = new
+            if all(wanted[n] == sets[n] for n in sets):
+                return False, "%s already answers with the %s site (PRIMARY)" % (system["resource"], active)
+            if self.check_mode:
+                return True, "would make the %s site PRIMARY for %s" % (active, system["resource"])
+            zone = self._zone_id(route53, system)
+            changes = [{"Action": "UPSERT", "ResourceRecordSet": wanted[n]} for n in sorted(wanted)]
+            route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": changes}, aws_retry=True)
+            value = wanted[active]["ResourceRecords"][0]["Value"] if wanted[active].get("ResourceRecords") else "-"
+            return True, "%s PRIMARY is now the %s site (%s)" % (system["resource"], active, value)
+
+        self.step(system["name"], "switch DNS to the %s site" % active, run)
+
+    @staticmethod
+    def _zone_id(route53, system):
+        name = system["resource"].rstrip(".") + "."
+        zones = _paginate(route53, "list_hosted_zones", "HostedZones")
+        for zone in zones:
+            if (system.get("zone") and zone["Name"] == system["zone"].rstrip(".") + ".") or name.endswith(
+                "." + zone["Name"]
+            ):
+                return zone["Id"]
+        raise RuntimeError("no hosted zone holds %s" % name)
+
+    def primary_value(self, system):
+        route53 = self.clients("route53", self.dr)
+        for record in failover_records(route53, system["resource"], system.get("zone")):
+            if record.get("Failover") == "PRIMARY" and record.get("ResourceRecords"):
+                return record.get("SetIdentifier"), record["ResourceRecords"][0]["Value"]
+        return None, None
+
+    # --- failback of a database -------------------------------------------------------------------------
+
+    def resync_primary(self, system, suffix):
+        """Rename the stale primary, replicate the DR database into the primary region, promote it there."""
+        rds_primary = self.clients("rds", self.primary)
+        name, replica = system["resource"], system["replica"]
+
+        def rename():
+            db = self._db(self.primary, name)
+            dr_db = self._db(self.dr, replica)
+            if dr_db is None:
+                raise RuntimeError("no database %s in %s to fail back from" % (replica, self.dr))
+            if dr_db.get("ReadReplicaSourceDBInstanceIdentifier"):
+                return False, "%s is a replica again: the primary is already back" % replica
+            if db is None:
+                return False, "no database %s in %s" % (name, self.primary)
+            if (db.get("ReadReplicaSourceDBInstanceIdentifier") or "").endswith(":" + replica) or db.get(
+                "ReadReplicaSourceDBInstanceIdentifier"
+            ) == dr_db.get("DBInstanceArn"):
+                return False, "%s is already a replica of %s" % (name, replica)
+            if self._db(self.primary, name + "-" + suffix) is not None or any(
+                t.get("Key") == "cloudops:failback" for t in db.get("TagList") or []
+            ):
+                return False, "%s was already set aside" % name
+            if self.check_mode:
+                return True, "would rename the stale %s to %s-%s" % (name, name, suffix)
+            rds_primary.modify_db_instance(
+                DBInstanceIdentifier=name,
+                NewDBInstanceIdentifier=name + "-" + suffix,
+                ApplyImmediately=True,
+                aws_retry=True,
+            )
+            _wait(
+                rds_primary, "db_instance_available", self.poll, self.attempts, DBInstanceIdentifier=name + "-" + suffix
+            )
+            return True, "renamed the stale %s to %s-%s (kept)" % (name, name, suffix)
+
+        self.step(system["name"], "set the stale primary aside", rename)
+
+        def replicate():
+            dr_db = self._db(self.dr, replica)
+            if dr_db.get("ReadReplicaSourceDBInstanceIdentifier"):
+                return False, "%s already replicates from the primary" % replica
+            db = self._db(self.primary, name)
+            if db is not None:
+                return False, "%s exists in %s" % (name, self.primary)
+            if self.check_mode:
+                return True, "would create %s in %s as a replica of %s" % (name, self.primary, replica)
+            rds_primary.create_db_instance_read_replica(
+                DBInstanceIdentifier=name,
+                SourceDBInstanceIdentifier=dr_db["DBInstanceArn"],
+                DBInstanceClass=dr_db.get("DBInstanceClass") or "db.t3.micro",
+                SourceRegion=self.dr,
+                Tags=[{"Key": "cloudops:failback", "Value": suffix}],
+                aws_retry=True,
+            )
+            _wait(rds_primary, "db_instance_available", self.poll, self.attempts, DBInstanceIdentifier=name)
+            return True, "replicated %s into %s as %s (synced)" % (replica, self.primary, name)
+
+        self.step(system["name"], "replicate towards the primary", replicate)
+
+        def promote():
+            db = self._db(self.primary, name)
+            if db is None:
+                return (True, "would promote %s in %s" % (name, self.primary)) if self.check_mode else (False, "-")
+            if not db.get("ReadReplicaSourceDBInstanceIdentifier"):
+                return False, "%s is the standalone primary" % name
+            if self.check_mode:
+                return True, "would promote %s in %s" % (name, self.primary)
+            rds_primary.promote_read_replica(DBInstanceIdentifier=name, BackupRetentionPeriod=7, aws_retry=True)
+            _wait(rds_primary, "db_instance_available", self.poll, self.attempts, DBInstanceIdentifier=name)
+            return True, "promoted %s in %s" % (name, self.primary)
+
+        self.step(system["name"], "promote in the primary region", promote)
+
+    def standby_replica(self, system, suffix):
+        """The DR database becomes a read replica of the primary again (final snapshot of the promoted copy)."""
+        rds_dr = self.clients("rds", self.dr)
+        name, replica = system["resource"], system["replica"]
+
+        def run():
+            dr_db = self._db(self.dr, replica)
+            if dr_db is not None and dr_db.get("ReadReplicaSourceDBInstanceIdentifier"):
+                return False, "%s replicates from %s" % (replica, dr_db["ReadReplicaSourceDBInstanceIdentifier"])
+            if self.check_mode:
+                return True, "would re-create %s as a replica of %s" % (replica, name)
+            if dr_db is not None:
+                rds_dr.delete_db_instance(
+                    DBInstanceIdentifier=replica,
+                    SkipFinalSnapshot=False,
+                    FinalDBSnapshotIdentifier="%s-%s-final" % (replica, suffix),
+                    aws_retry=True,
+                )
+                _wait(rds_dr, "db_instance_deleted", self.poll, self.attempts, DBInstanceIdentifier=replica)
+            primary_db = self._db(self.primary, name)
+            rds_dr.create_db_instance_read_replica(
+                DBInstanceIdentifier=replica,
+                SourceDBInstanceIdentifier=primary_db["DBInstanceArn"],
+                DBInstanceClass=primary_db.get("DBInstanceClass") or "db.t3.micro",
+                SourceRegion=self.primary,
+                Tags=[{"Key": "cloudops:replica-of", "Value": primary_db["DBInstanceArn"]}],
+                aws_retry=True,
+            )
+            _wait(rds_dr, "db_instance_available", self.poll, self.attempts, DBInstanceIdentifier=replica)
+            return True, "%s is a replica of %s again (final snapshot %s-%s-final kept)" % (
+                replica,
+                name,
+                replica,
+                suffix,
+            )
+
+        self.step(system["name"], "return the DR database to standby", run)
+
+
+def _today():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
+
+
+def failover(systems, clients, primary_region, dr_region, network=None, check_mode=False, poll=5, attempts=120):
+    book = Runbook(clients, primary_region, dr_region, check_mode, poll, attempts)
+    error = None
+    try:
+        for system in systems:
+            if system["kind"] == "rds" and system.get("replica"):
+                book.promote(system)
+        for system in systems:
+            if system["kind"] == "ec2":
+                book.launch(system, network or {})
+        address = None if check_mode else book.dr_address(systems)
+        for system in systems:
+            if system["kind"] == "dns":
+                book.switch_dns(system, DR_SET, address)
+        if not check_mode:
+            verify(book, systems, DR_SET)
+    except Exception as exc:  # recorded in the steps; the caller reports
+        error = "%s: %s" % (type(exc).__name__, exc)
+    return _record(book, "failover", error)
+
+
+def failback(systems, clients, primary_region, dr_region, check_mode=False, poll=5, attempts=120):
+    book = Runbook(clients, primary_region, dr_region, check_mode, poll, attempts)
+    suffix = "pre-failback-" + _today()
+    error = None
+    try:
+        for system in systems:
+            if system["kind"] == "rds" and system.get("replica"):
+                book.resync_primary(system, suffix)
+        for system in systems:
+            if system["kind"] == "dns":
+                book.switch_dns(system, PRIMARY_SET)
+        for system in systems:
+            if system["kind"] == "rds" and system.get("replica"):
+                book.standby_replica(system, suffix)
+        for system in systems:
+            if system["kind"] == "ec2":
+                book.terminate(system)
+        if not check_mode:
+            verify(book, systems, PRIMARY_SET)
+    except Exception as exc:
+        error = "%s: %s" % (type(exc).__name__, exc)
+    return _record(book, "failback", error)
+
+
+def verify(book, systems, active):
+    for system in systems:
+        kind = system["kind"]
+        if kind == "rds" and system.get("replica"):
+            if active == DR_SET:
+
+                def check(system=system):
+                    db = book._db(book.dr, system["replica"])
+                    if (
+                        db is None
+                        or db.get("ReadReplicaSourceDBInstanceIdentifier")
+                        or db["DBInstanceStatus"] != "available"
+                    ):
+                        raise RuntimeError("%s is not a standalone available database" % system["replica"])
+                    return False, "%s standalone and available" % system["replica"]
+            else:
+
+                def check(system=system):
+                    db = book._db(book.primary, system["resource"])
+                    replica = book._db(book.dr, system["replica"])
+                    if db is None or db.get("ReadReplicaSourceDBInstanceIdentifier"):
+                        raise RuntimeError("%s is not the standalone primary" % system["resource"])
+                    if replica is None or not replica.get("ReadReplicaSourceDBInstanceIdentifier"):
+                        raise RuntimeError("%s does not replicate from the primary" % system["replica"])
+                    return False, "%s primary, %s its replica" % (system["resource"], system["replica"])
+
+            book.step(system["name"], "verify", check)
+        elif kind == "ec2":
+
+            def check(system=system):
+                running = book.fleet(system, ("running",))
+                if active == DR_SET and not running:
+                    raise RuntimeError("no running instance of %s in %s" % (system["name"], book.dr))
+                if active == PRIMARY_SET and running:
+                    raise RuntimeError("failover instances of %s still run in %s" % (system["name"], book.dr))
+                return False, "%d failover instance(s) running" % len(running)
+
+            book.step(system["name"], "verify", check)
+        elif kind == "dns":
+
+            def check(system=system):
+                set_id, value = book.primary_value(system)
+                if set_id != active:
+                    raise RuntimeError("%s PRIMARY is the %s site, expected %s" % (system["resource"], set_id, active))
+                return False, "%s answers with the %s site (%s)" % (system["resource"], active, value)
+
+            book.step(system["name"], "verify", check)
+
+
+def _record(book, action, error):
+    return {
+        "action": action,
+        "primary_region": book.primary,
+        "dr_region": book.dr,
+        "check_mode": book.check_mode,
+        "result": "fail" if error else ("planned" if book.check_mode else "pass"),
+        "success": error is None,
+        "error": error,
+        "seconds": round(time.monotonic() - book.t0, 3),
+        "steps": book.steps,
+        "changed": book.changed,
+    }

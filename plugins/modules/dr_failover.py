@@ -1,0 +1,210 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the medcircle.cloudops collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: dr_failover
+version_added: 0.1.0
+short_description: Fail the estate over to the DR region, or back to the primary region
+description:
+  - O(state=failover) promotes each database's cross-region read replica in the DR region, launches each EC2
+    system in the DR region from its newest AMI copy (tagged C(cloudops:failover-of)), makes the DR site's
+    Route 53 failover record PRIMARY (the primary site's record, with its health check, becomes SECONDARY),
+    and verifies. It calls only the DR region and Route 53, so it works when the primary region does not answer.
+  - O(state=failback) needs the primary region back. It sets the stale primary database aside (renamed, kept),
+    replicates the DR database into the primary region under the original name, promotes it there, makes the
+    primary site's record PRIMARY again, re-creates the DR database as a read replica of the primary (after a
+    final snapshot of the promoted copy), terminates the failover instances, and verifies.
+  - Every step reads the state first and acts only when needed, so a rerun after an interruption continues
+    where the last run stopped, and a rerun after success changes nothing.
+  - The Route 53 record needs two failover record sets with the set identifiers C(primary) and C(dr).
+author:
+  - MedCircle Cloud Operations (@medcircle)
+options:
+  state:
+    description:
+      - V(failover) to run in the DR region, V(failback) to return to the primary region.
+    type: str
+    choices: [failover, failback]
+    required: true
+  systems:
+    description:
+      - The DR plan's systems (the inventory's C(cloudops_dr_systems)), as for M(medcircle.cloudops.dr_drill).
+      - V(rds) systems with C(replica) (the read replica in the DR region) are promoted; V(ec2) systems are launched
+        (C(resource) is the Name tag, C(instance_type), C(instance_profile)); V(dns) systems are switched
+        (C(resource) the record name, C(zone) the hosted zone). V(s3) and V(ebs) systems need no action.
+    type: list
+    elements: dict
+    required: true
+  only:
+    description:
+      - Act only on the systems with these names. All systems when omitted.
+    type: list
+    elements: str
+  primary_region:
+    description:
+      - The region that ran the estate.
+    type: str
+    required: true
+  dr_region:
+    description:
+      - The DR region. Must differ from O(primary_region).
+    type: str
+    required: true
+  network:
+    description:
+      - Where the fleet is launched in the DR region (from the C(dr_site) role).
+    type: dict
+    default: {}
+    suboptions:
+      subnet_id:
+        description: An app subnet of the DR VPC.
+        type: str
+      security_group_id:
+        description: The DR app security group.
+        type: str
+  poll_delay:
+    description:
+      - Seconds between two status reads while waiting.
+    type: int
+    default: 10
+  max_attempts:
+    description:
+      - Status reads before a wait gives up.
+    type: int
+    default: 180
+notes:
+  - Supports C(check_mode) - only read calls are made; the steps say what would change.
+  - Ask for an explicit confirmation before calling this module for real (the dr_failover role does).
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: DR | FAILOVER | Promote the replica, launch the fleet and switch DNS to the DR region
+  medcircle.cloudops.dr_failover:
+    state: failover
+    systems: "{{ cloudops_dr_systems }}"
+    primary_region: us-east-1
+    dr_region: us-west-2
+    network:
+      subnet_id: subnet-0123456789abcdef0
+      security_group_id: sg-0123456789abcdef0
+
+- name: DR | FAILBACK | Return to the primary region
+  medcircle.cloudops.dr_failover:
+    state: failback
+    systems: "{{ cloudops_dr_systems }}"
+    primary_region: us-east-1
+    dr_region: us-west-2
+"""
+
+RETURN = r"""
+failover:
+  description: What the run did, step by step.
+  returned: always
+  type: dict
+  contains:
+    action:
+      description: V(failover) or V(failback).
+      type: str
+      sample: failover
+    result:
+      description: V(pass), V(fail), or V(planned) in check mode.
+      type: str
+      sample: pass
+    success:
+      description: True when every step succeeded.
+      type: bool
+      sample: true
+    error:
+      description: The step's error when one failed.
+      type: str
+      sample: null
+    seconds:
+      description: Duration of the run.
+      type: float
+      sample: 512.4
+    steps:
+      description: Every step with its system, status (V(ok) nothing to do, V(changed), V(failed)), detail and
+        times (seconds from the start).
+      type: list
+      elements: dict
+      sample:
+        - system: medcircledb
+          step: promote replica
+          status: changed
+          detail: promoted medcircledb-dr
+          start: 0.2
+          end: 1.0
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError
+from ansible_collections.medcircle.cloudops.plugins.module_utils.dr import client_factory, validate_plan
+from ansible_collections.medcircle.cloudops.plugins.module_utils.dr_failover import failback, failover
+
+
+def main():
+    argument_spec = {
+        "state": {"type": "str", "choices": ["failover", "failback"], "required": True},
+        "systems": {"type": "list", "elements": "dict", "required": True},
+        "only": {"type": "list", "elements": "str"},
+        "primary_region": {"type": "str", "required": True},
+        "dr_region": {"type": "str", "required": True},
+        "network": {
+            "type": "dict",
+            "default": {},
+            "options": {"subnet_id": {"type": "str"}, "security_group_id": {"type": "str"}},
+        },
+        "poll_delay": {"type": "int", "default": 10},
+        "max_attempts": {"type": "int", "default": 180},
+    }
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    try:
+        systems = validate_plan(params["systems"], params["primary_region"], params["dr_region"], params["only"])
+        for index, system in enumerate(systems):
+            if system["kind"] == "rds" and not system.get("replica"):
+                raise ParameterError(
+                    "systems[%d] (%s).replica" % (index, system["name"]),
+                    None,
+                    "is missing",
+                    "the read replica's identifier in %s" % params["dr_region"],
+                )
+        for option in ("poll_delay", "max_attempts"):
+            if params[option] < 1:
+                raise ParameterError(option, params[option], "is below 1", "a whole number of 1 or more")
+    except ParameterError as e:
+        module.fail_json(msg=str(e))
+    clients = client_factory(
+        module,
+        params["primary_region"],
+        params["dr_region"],
+        primary_services=("rds",) if params["state"] == "failback" else (),
+    )
+    run = failover if params["state"] == "failover" else failback
+    kwargs = {"network": {k: v for k, v in params["network"].items() if v}} if params["state"] == "failover" else {}
+    record = run(
+        systems,
+        clients,
+        params["primary_region"],
+        params["dr_region"],
+        check_mode=module.check_mode,
+        poll=params["poll_delay"],
+        attempts=params["max_attempts"],
+        **kwargs,
+    )
+    changed = record.pop("changed")
+    if not record["success"]:
+        module.fail_json(msg="DR %s stopped: %s" % (params["state"], record["error"]), changed=changed, failover=record)
+    module.exit_json(changed=changed, failover=record)
+
+
+if __name__ == "__main__":
+    main()
