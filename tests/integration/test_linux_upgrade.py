@@ -1,0 +1,167 @@
+"""playbooks/linux_upgrade.yml run as IT support runs it, against the as-assessed sandbox.
+
+- The end-of-life report reads the estate through the EC2 API and finds the app server's Amazon Linux 2 image
+  (2018) past its end of life (2026-06-30): finding 3.7.
+- The host upgrade runs on a real Debian root filesystem (sandbox/rootfs.py) reached with chroot, mapped to the
+  as-assessed app instance: --check changes nothing; the real run snapshots both of the instance's volumes
+  through the sandbox's EC2 API, installs the two security updates and leaves the ordinary one, reports the
+  reboot instead of rebooting (a chroot), and a second run changes nothing and takes no snapshot.
+"""
+
+import datetime
+import json
+import os
+
+import pytest
+from playbook import run_playbook
+
+from sandbox import rootfs
+
+PLAYBOOK = "playbooks/linux_upgrade.yml"
+CLONE = "pytest-linux-upgrade-app"
+SHIMS = ("medcircle-openssl-shim", "medcircle-kernel-shim", "medcircle-tools")
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chroot and the Debian root filesystem need root")
+
+
+def _app_instance(sandbox):
+    ec2 = sandbox.client("ec2")
+    reservations = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["medcircle-app"]}])["Reservations"]
+    instances = [inst for res in reservations for inst in res["Instances"] if inst["State"]["Name"] != "terminated"]
+    assert len(instances) == 1, instances
+    return instances[0]
+
+
+def _pre_upgrade_snapshots(sandbox, instance_id):
+    ec2 = sandbox.client("ec2")
+    return ec2.describe_snapshots(
+        OwnerIds=["self"],
+        Filters=[
+            {"Name": "tag:Purpose", "Values": ["pre-upgrade"]},
+            {"Name": "tag:InstanceId", "Values": [instance_id]},
+        ],
+    )["Snapshots"]
+
+
+def _failed(run):
+    return f"rc={run.returncode}\n{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
+
+
+def test_eol_report_finds_amazon_linux_2_past_end_of_life(assessed_sandbox, tmp_path):
+    app = _app_instance(assessed_sandbox)
+    run = run_playbook(
+        assessed_sandbox,
+        PLAYBOOK,
+        extra_vars={"linux_upgrade_mode": "eol", "linux_upgrade_reports_dir": str(tmp_path)},
+    )
+    assert run.returncode == 0, _failed(run)
+    report = json.loads((tmp_path / "linux-eol.json").read_text())
+    rows = {row["instance_id"]: row for row in report["instances"]}
+    assert app["InstanceId"] in rows
+    row = rows[app["InstanceId"]]
+    assert (row["os_id"], row["version"], row["eol"]) == ("amzn2", "2", "2026-06-30")
+    expected = "end_of_life" if datetime.date.today() >= datetime.date(2026, 6, 30) else "supported"
+    assert row["status"] == expected
+    assert row["image_name"] == "amzn2-ami-hvm-2.0.20180810-x86_64-gp2"
+    assert report["summary"]["instances"] == len(rows)
+    markdown = (tmp_path / "linux-eol.md").read_text()
+    assert app["InstanceId"] in markdown
+    shown = run.task("Show the operating systems past end of life")["msg"]
+    assert any(app["InstanceId"] in line for line in shown[1:]), shown
+
+
+@pytest.fixture
+def app_root(tmp_path):
+    root = rootfs.clone(CLONE, fresh=True)
+    yield root
+    rootfs.remove(CLONE)
+
+
+def _inventory(tmp_path, root, instance_id):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        json.dumps(
+            {
+                "linux": {
+                    "hosts": {
+                        "medcircle-app": {
+                            "ansible_connection": "community.general.chroot",
+                            "ansible_host": str(root),
+                            "ansible_python_interpreter": "/usr/bin/python3",
+                            "instance_id": instance_id,
+                            "ec2_region": "us-east-1",
+                        }
+                    }
+                }
+            }
+        )
+    )
+    return str(inventory)
+
+
+def _shim_versions(root):
+    installed = rootfs.installed_packages(root)
+    return {name: installed.get(name) for name in SHIMS}
+
+
+@needs_root
+def test_host_upgrade_snapshots_then_installs_security_updates_once(assessed_sandbox, app_root, tmp_path):
+    app = _app_instance(assessed_sandbox)
+    iid = app["InstanceId"]
+    inventory = _inventory(tmp_path, app_root, iid)
+    extra = {"linux_upgrade_hosts": "linux", "linux_upgrade_health_command": "dpkg --audit"}
+    before = _shim_versions(app_root)
+    assert before == {"medcircle-openssl-shim": "1.0", "medcircle-kernel-shim": "1.0", "medcircle-tools": "1.0"}
+    assert _pre_upgrade_snapshots(assessed_sandbox, iid) == []
+
+    # --check: the plan, and nothing changes on the host or in AWS
+    check = run_playbook(assessed_sandbox, PLAYBOOK, "-i", inventory, extra_vars=extra, check=True)
+    assert check.returncode == 0, _failed(check)
+    plan = check.task("Choose the upgrades to install", host="medcircle-app")["ansible_facts"]
+    chosen = plan["linux_upgrade_selected"]
+    assert sorted(item["package"] for item in chosen) == ["medcircle-kernel-shim", "medcircle-openssl-shim"]
+    assert _shim_versions(app_root) == before
+    assert _pre_upgrade_snapshots(assessed_sandbox, iid) == []
+
+    # the real run: snapshots of both volumes first, then the security updates only
+    run = run_playbook(assessed_sandbox, PLAYBOOK, "-i", inventory, extra_vars=extra)
+    assert run.returncode == 0, _failed(run)
+    snapshots = _pre_upgrade_snapshots(assessed_sandbox, iid)
+    volumes = {m["Ebs"]["VolumeId"] for m in app["BlockDeviceMappings"]}
+    assert {snap["VolumeId"] for snap in snapshots} == volumes
+    assert len(snapshots) == 2
+    assert all({"Key": "Finding", "Value": "3.8"} in snap["Tags"] for snap in snapshots)
+    assert _shim_versions(app_root) == {
+        "medcircle-openssl-shim": "1.1",
+        "medcircle-kernel-shim": "1.1",
+        "medcircle-tools": "1.0",
+    }
+    result = run.task("Record the result", host="medcircle-app")["ansible_facts"]["linux_upgrade_result"]
+    assert result["reboot_required"] is True
+    assert result["rebooted"] is False
+    assert sorted(result["snapshots"]) == sorted(snap["SnapshotId"] for snap in snapshots)
+    assert [item["package"] for item in result["still_pending"]] == ["medcircle-tools"]
+    assert (app_root / "run" / "reboot-required").exists()  # /var/run links to /run inside the root
+    reboot_note = run.task("Say that a reboot is still required", host="medcircle-app")["msg"]
+    assert "REBOOT REQUIRED" in reboot_note and "medcircle-kernel-shim" in reboot_note
+
+    # again: nothing to do, nothing changed, no new snapshot
+    again = run_playbook(assessed_sandbox, PLAYBOOK, "-i", inventory, extra_vars=extra)
+    assert again.returncode == 0, _failed(again)
+    assert again.stats["medcircle-app"]["changed"] == 0
+    assert len(_pre_upgrade_snapshots(assessed_sandbox, iid)) == 2
+
+
+def test_bad_scope_stops_before_any_change(assessed_sandbox, tmp_path):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(json.dumps({"linux": {"hosts": {"somewhere": {"ansible_connection": "local"}}}}))
+    run = run_playbook(
+        assessed_sandbox,
+        PLAYBOOK,
+        "-i",
+        str(inventory),
+        extra_vars={"linux_upgrade_hosts": "linux", "linux_upgrade_scope": "everything"},
+    )
+    assert run.returncode != 0
+    failure = run.task("Validating arguments", host="somewhere")
+    assert failure.get("failed")
+    assert "linux_upgrade_scope" in json.dumps(failure)
