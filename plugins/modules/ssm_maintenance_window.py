@@ -416,7 +416,7 @@ def main():
                 "timeout_seconds": {"type": "int"},
                 "comment": {"type": "str"},
                 "output_s3_bucket": {"type": "str"},
-                "output_s3_key_prefix": {"type": "str"},
+                "output_s3_key_prefix": {"type": "str", "no_log": False},
                 "cloudwatch_log_group": {"type": "str"},
                 "description": {"type": "str"},
             },

@@ -22,6 +22,8 @@ options:
   operating_system:
     description: Only baselines for this operating system, for example V(AMAZON_LINUX_2023).
     type: str
+    choices: [AMAZON_LINUX_2023, AMAZON_LINUX_2, AMAZON_LINUX_2022, AMAZON_LINUX, REDHAT_ENTERPRISE_LINUX, CENTOS,
+              ORACLE_LINUX, ROCKY_LINUX, ALMA_LINUX, SUSE, UBUNTU, DEBIAN, RASPBIAN, WINDOWS, MACOS]
   include_aws_baselines:
     description: Also list the baselines AWS provides (names, ids and whether each is the default; no rules).
     type: bool
