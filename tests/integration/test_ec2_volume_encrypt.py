@@ -87,6 +87,10 @@ def ensure_key(sandbox):
         kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=key["KeyId"])
 
 
+def key_arn(sandbox):
+    return sandbox.client("kms", REGION).describe_key(KeyId=KEY_ALIAS)["KeyMetadata"]["Arn"]
+
+
 def tags(resource):
     return {t["Key"]: t["Value"] for t in resource.get("Tags", []) or []}
 
@@ -163,6 +167,7 @@ def assert_end_state(sandbox, instance_id, originals):
         new = ec2.describe_volumes(VolumeIds=[mappings[device]["VolumeId"]])["Volumes"][0]
         assert new["VolumeId"] == otags["cloudops:replaced-by"]
         assert new["Encrypted"] is True
+        assert new["KmsKeyId"] == key_arn(sandbox)
         assert (new["Size"], new["VolumeType"], new["AvailabilityZone"]) == (
             original["Size"],
             original["VolumeType"],
