@@ -28,10 +28,10 @@ description:
     deleted before verification.
   - Instances are stopped once for all their volumes and started once again; one describe per kind
     of resource and one waiter per step serve all volumes.
-  - Refused, with a message and before any change: volumes with Multi-Attach, volumes attached to
+  - "Refused, with a message and before any change: volumes with Multi-Attach, volumes attached to
     more than one instance, volumes of instances in an Auto Scaling group (encrypt the launch
     template and run an instance refresh instead), instance-store root devices, and volumes of a
-    running instance when O(allow_stop=false).
+    running instance when O(allow_stop=false)."
   - Volumes that are already encrypted are left as they are, whatever their key.
 author:
   - MedCircle Cloud Operations (@medcircle)
