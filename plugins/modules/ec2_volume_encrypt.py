@@ -59,9 +59,9 @@ options:
     elements: str
   filters:
     description:
-      - A dict of EC2 DescribeVolumes filters, for example V({encrypted: false}) or
-        V({"tag:Environment": prod, encrypted: false}). See
-        U(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVolumes.html).
+      - "A dict of EC2 DescribeVolumes filters, for example V({encrypted: false}) or
+        V({tag:Environment: prod, encrypted: false}). See
+        U(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVolumes.html)."
       - With O(volume_ids) and O(instance_ids), the union of all three is selected.
       - At least one of O(volume_ids), O(instance_ids) or O(filters) is required with O(state=encrypted).
     type: dict
