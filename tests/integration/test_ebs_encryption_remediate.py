@@ -80,6 +80,18 @@ def test_missing_key_alias_fails_before_any_change(assessed_sandbox, before):
     assert mutating(assessed_sandbox) == []
 
 
+def test_running_instance_without_allow_stop_fails_before_any_change(assessed_sandbox, before, estate):
+    assessed_sandbox.clear_requests()
+    run = run_playbook(assessed_sandbox, PLAY, extra_vars={"ebs_encryption_allow_stop": False})
+    assert run.returncode != 0
+    failed = run.task("Plan the encryption of the selected volumes")
+    message = json.dumps(failed)
+    assert "allow_stop is false" in message and "ebs_encryption_allow_stop: true" in message
+    assert estate["app"]["InstanceId"] in message
+    # The volumes are planned before any change of the role: not even encryption by default was turned on.
+    assert mutating(assessed_sandbox) == []
+
+
 def test_check_mode_plans_and_sends_no_mutating_call(assessed_sandbox, before, estate):
     assessed_sandbox.clear_requests()
     run = run_playbook(assessed_sandbox, PLAY, check=True)
