@@ -165,3 +165,67 @@ def test_bad_scope_stops_before_any_change(assessed_sandbox, tmp_path):
     failure = run.task("Validating arguments", host="somewhere")
     assert failure.get("failed")
     assert "linux_upgrade_scope" in json.dumps(failure)
+
+
+# The image path. The sandbox has no Auto Scaling instance refresh (DescribeInstanceRefreshes and
+# StartInstanceRefresh are not implemented), so these runs stop after the launch template:
+# linux_upgrade_image_refresh=false.
+IMAGE_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+
+@pytest.fixture(scope="module")
+def hardened_sandbox():
+    from sandbox_client import SandboxClient
+
+    instance = SandboxClient.start(seed="hardened")
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def _template(sandbox):
+    ec2 = sandbox.client("ec2")
+    template = ec2.describe_launch_templates(LaunchTemplateNames=["medcircle-app-lt"])["LaunchTemplates"][0]
+    versions = ec2.describe_launch_template_versions(LaunchTemplateName="medcircle-app-lt")["LaunchTemplateVersions"]
+    by_number = {v["VersionNumber"]: v["LaunchTemplateData"] for v in versions}
+    return template, by_number
+
+
+def test_image_path_adds_a_launch_template_version_with_the_latest_image_once(hardened_sandbox, tmp_path):
+    latest = hardened_sandbox.client("ssm").get_parameter(Name=IMAGE_PARAMETER)["Parameter"]["Value"]
+    template, versions = _template(hardened_sandbox)
+    before_version = template["LatestVersionNumber"]
+    old_image = versions[before_version]["ImageId"]
+    assert old_image != latest, "the hardened seed should start on an older Amazon Linux 2023 image"
+    extra = {
+        "linux_upgrade_mode": "image",
+        "linux_upgrade_image_refresh": False,
+        "linux_upgrade_reports_dir": str(tmp_path),
+    }
+
+    check = run_playbook(hardened_sandbox, PLAYBOOK, extra_vars=extra, check=True)
+    assert check.returncode == 0, _failed(check)
+    assert check.task("Add a launch template version with the latest image").get("changed") is True
+    assert _template(hardened_sandbox)[0]["LatestVersionNumber"] == before_version
+
+    run = run_playbook(hardened_sandbox, PLAYBOOK, extra_vars=extra)
+    assert run.returncode == 0, _failed(run)
+    template, versions = _template(hardened_sandbox)
+    assert template["LatestVersionNumber"] == before_version + 1
+    assert template["DefaultVersionNumber"] == before_version + 1
+    new_data = versions[before_version + 1]
+    assert new_data["ImageId"] == latest
+    # everything else of the hardened template is kept (IMDSv2, instance profile, encrypted volumes)
+    for key in ("MetadataOptions", "IamInstanceProfile", "BlockDeviceMappings", "InstanceType"):
+        assert new_data.get(key) == versions[before_version].get(key), key
+    shown = "\n".join(run.task("Show the image path")["msg"])
+    assert latest in shown and "refresh disabled" in shown
+    # the group's instances still run the old image: the report lists them, supported (AL2023) either way
+    report = json.loads((tmp_path / "linux-eol.json").read_text())
+    assert report["summary"]["end_of_life"] == 0
+
+    again = run_playbook(hardened_sandbox, PLAYBOOK, extra_vars=extra)
+    assert again.returncode == 0, _failed(again)
+    assert again.task("Add a launch template version with the latest image").get("skipped") is True
+    assert _template(hardened_sandbox)[0]["LatestVersionNumber"] == before_version + 1
