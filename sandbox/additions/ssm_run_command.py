@@ -46,8 +46,9 @@ Other documents are not executed: their invocations fail with ``sandbox: documen
 Control routes (JSON in and out, under ``/_sandbox/``)
 ------------------------------------------------------
 ``POST ssm/instance-failures`` ``{"i-...": 3}`` or ``{"i-...": {"exit_code": 3, "delay_seconds": 5,
-"output": "..."}}``: every later command on that instance (any document) ends with that exit code,
-after the delay, without running (exit code 0 with a delay makes slow instances). ``null`` removes an
+"output": "...", "operation": "Install"}}``: every later command on that instance (any document; with
+``operation``, only AWS-RunPatchBaseline with that Operation) ends with that exit code, after the delay,
+without running (exit code 0 with a delay makes slow instances). ``null`` removes an
 entry; ``DELETE ssm/instance-failures`` removes all; ``GET`` lists them.
 
 ``GET ssm/commands``: the commands (id, document, status, counts) and ``execution_seconds`` (the summed
@@ -446,6 +447,10 @@ def _invoke_unchecked(command: Command, item: Invocation) -> None:
     with _lock:
         item.status, item.details, item.start = "InProgress", "InProgress", _now()
         failure = _FAILURES.get(item.instance_id)
+    if failure is not None and failure.get("operation"):  # only AWS-RunPatchBaseline with that Operation
+        operation = (command.parameters.get("Operation") or [""])[0]
+        if command.document != "AWS-RunPatchBaseline" or operation != failure["operation"]:
+            failure = None
     if failure is not None:
         if command.cancel.wait(float(failure.get("delay_seconds") or 0)):
             return
@@ -1014,11 +1019,14 @@ def set_instance_failures(query, payload):
                 raise ControlError(
                     f"{instance_id}: expected an exit code or {{'exit_code': int, 'delay_seconds': number}}"
                 )
-            unknown = set(rule) - {"exit_code", "delay_seconds", "output"}
+            unknown = set(rule) - {"exit_code", "delay_seconds", "output", "operation"}
             if unknown:
                 raise ControlError(
-                    f"{instance_id}: unknown fields {sorted(unknown)} (allowed: exit_code, delay_seconds, output)"
+                    f"{instance_id}: unknown fields {sorted(unknown)} "
+                    "(allowed: exit_code, delay_seconds, output, operation)"
                 )
+            if rule.get("operation") not in (None, "Scan", "Install"):
+                raise ControlError(f"{instance_id}: operation must be Scan or Install, got {rule['operation']!r}")
             _FAILURES[instance_id] = {"exit_code": 1, "delay_seconds": 0, **rule}
         return {"instance_failures": dict(_FAILURES)}
 

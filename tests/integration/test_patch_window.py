@@ -1,0 +1,141 @@
+"""playbooks/patch_window.yml against the sandbox: waves, the error budget, rollback, unmanaged instances,
+check mode and throttling. The fleet has no root filesystems (simulated package states), so it runs fast;
+the real Debian root is covered by the molecule scenario and tests/integration/test_ssm_command.py."""
+
+import json
+from pathlib import Path
+
+import pytest
+from playbook import run_playbook
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def _fleet(sandbox, managed=6, unmanaged=1):
+    iam, ec2 = sandbox.client("iam"), sandbox.client("ec2")
+    iam.create_role(RoleName="ssm-core", AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.attach_role_policy(RoleName="ssm-core", PolicyArn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
+    iam.create_instance_profile(InstanceProfileName="ssm-core")
+    iam.add_role_to_instance_profile(InstanceProfileName="ssm-core", RoleName="ssm-core")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": "PatchGroup", "Value": "prod"}]}]
+    ids, bare = [], []
+    for n in range(managed + unmanaged):
+        extra = {"IamInstanceProfile": {"Name": "ssm-core"}} if n < managed else {}
+        reply = ec2.run_instances(
+            ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro", TagSpecifications=tags, **extra
+        )
+        (ids if n < managed else bare).append(reply["Instances"][0]["InstanceId"])
+    return sorted(ids), bare
+
+
+def _sends(sandbox):
+    return [
+        r
+        for r in sandbox.requests(mutating=True)
+        if r["service"] == "ssm" and r["operation"] == "SendCommand" and not r.get("fault")
+    ]
+
+
+def _report(reports: Path, run_id: str) -> dict:
+    return json.loads((reports / f"{run_id}-patch" / "patch-report.json").read_text())
+
+
+@pytest.fixture
+def fleet(clean_sandbox):
+    ids, bare = _fleet(clean_sandbox)
+    clean_sandbox.clear_requests()
+    return ids, bare
+
+
+def _vars(tmp_path, run_id, **more):
+    return {
+        "patch_window_target_tags": {"PatchGroup": "prod"},
+        "patch_window_reports_dir": str(tmp_path),
+        "patch_window_run_id": run_id,
+        "patch_window_wave_timeout": 120,
+        **more,
+    }
+
+
+def test_failure_in_a_wave_rolls_back_and_the_error_budget_stops_the_run(clean_sandbox, fleet, tmp_path):
+    sandbox = clean_sandbox
+    ids, bare = fleet
+    # canary ids[0]; wave 2 = ids[1:4] one at a time; wave 3 = ids[4:6]. ids[2] fails to install.
+    sandbox.call(
+        "POST", "ssm/instance-failures", {ids[2]: {"exit_code": 1, "operation": "Install", "output": "dpkg error"}}
+    )
+    run = run_playbook(
+        sandbox,
+        "playbooks/patch_window.yml",
+        extra_vars=_vars(tmp_path, "budget", patch_window_rollback=True, patch_window_max_concurrency="1"),
+    )
+    assert run.returncode != 0, run.stdout[-3000:]
+    assert "did not finish cleanly" in run.task("Fail the run when instances failed")["msg"]
+    report = _report(tmp_path, "budget")
+    outcome = {i["instance_id"]: i["outcome"] for i in report["instances"]}
+    assert outcome[ids[0]] == "patched" and outcome[ids[1]] == "patched"
+    assert outcome[ids[2]] == "rolled_back"
+    assert [outcome[i] for i in ids[3:]] == ["not_started"] * 3
+    assert outcome[bare[0]] == "not_patchable"
+    assert report["stopped"] is True and "error budget" in report["stop_reason"]
+    assert [w["wave"] for w in report["waves"]] == [1, 2]
+
+    # The failed instance runs on volumes restored from its pre-patch snapshots; the old ones are kept.
+    ec2 = sandbox.client("ec2")
+    volumes = ec2.describe_volumes(Filters=[{"Name": "tag:cloudops:rolled-back-by", "Values": ["budget"]}])["Volumes"]
+    assert len(volumes) == 1 and volumes[0]["State"] == "available"
+    attached = ec2.describe_instances(InstanceIds=[ids[2]])["Reservations"][0]["Instances"][0]
+    root = attached["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
+    tags = {t["Key"]: t["Value"] for t in ec2.describe_volumes(VolumeIds=[root])["Volumes"][0].get("Tags", [])}
+    assert tags["cloudops:restored-from"].startswith("snap-")
+    snapshots = ec2.describe_snapshots(Filters=[{"Name": "tag:cloudops:patch-run", "Values": ["budget"]}])["Snapshots"]
+    assert {t["Value"] for s in snapshots for t in s["Tags"] if t["Key"] == "cloudops:instance-id"} == set(ids)
+    assert all(any(t["Key"] == "cloudops:expires" for t in s["Tags"]) for s in snapshots)
+
+    # Instances of the wave that never started are untouched: their missing patches are still missing.
+    states = {
+        s["InstanceId"]: s
+        for s in sandbox.client("ssm").describe_instance_patch_states(InstanceIds=ids)["InstancePatchStates"]
+    }
+    assert all(states[i]["Operation"] == "Scan" and states[i]["MissingCount"] > 0 for i in ids[3:])
+    assert states[ids[0]]["MissingCount"] == 0 and states[ids[0]]["Operation"] == "Install"
+    assert (tmp_path / "budget-patch" / "patch-report.html").read_text().count("rolled_back") >= 1
+
+
+def test_check_mode_sends_nothing_then_a_run_under_throttling_patches_everything(clean_sandbox, fleet, tmp_path):
+    sandbox = clean_sandbox
+    del fleet  # six managed instances, one not managed
+    plan = run_playbook(sandbox, "playbooks/patch_window.yml", extra_vars=_vars(tmp_path, "plan"), check=True)
+    assert plan.returncode == 0, plan.stdout[-3000:]
+    assert _sends(sandbox) == []
+    pre_patch = [{"Name": "tag-key", "Values": ["cloudops:patch-run"]}]
+    assert sandbox.client("ec2").describe_snapshots(Filters=pre_patch)["Snapshots"] == []
+
+    sandbox.set_faults([{"service": "ssm", "throttle_rate": 0.3, "seed": 7}])
+    # scan + canary + two waves: the fleet's commands go out in a handful of calls, not one per instance
+    assert len(_sends(sandbox)) == 4
+
+    assert len(sandbox.client("ec2").describe_snapshots(Filters=pre_patch)["Snapshots"]) == 6
+
+
+def test_unmanaged_stop_patches_nothing(clean_sandbox, fleet, tmp_path):
+    run = run_playbook(
+        clean_sandbox, "playbooks/patch_window.yml", extra_vars=_vars(tmp_path, "stop", patch_window_unmanaged="stop")
+    )
+    assert run.returncode != 0
+    assert fleet[1][0] in run.task("Stop when a target is not managed")["msg"]
+    assert _sends(clean_sandbox) == []
+
+
+def test_bad_input_names_the_variable(clean_sandbox, tmp_path):
+    run = run_playbook(
+        clean_sandbox,
+        "playbooks/patch_window.yml",
+        extra_vars=_vars(tmp_path, "bad", patch_window_wave_percentages=[50, 80]),
+    )
+    assert run.returncode != 0 and "patch_window_wave_percentages" in run.stdout
+    assert clean_sandbox.requests() == []
