@@ -11,8 +11,8 @@ version_added: 0.1.0
 short_description: Pre-patch snapshots of every volume of instances, and rollback from them
 description:
   - V(present) takes one crash-consistent snapshot set per instance (C(CreateSnapshots): every
-    attached EBS volume, the root included), tagged with the patch run, the instance, the device
-    and an expiry date, and waits until they are completed. An instance that already has the
+    attached EBS volume, the root included), tagged with the patch run, the instance and an
+    expiry date, and waits until they are completed. An instance that already has the
     run's snapshots is left alone, so a repeated run changes nothing.
   - V(restored) rolls instances back to the run's snapshots - stops the instance, creates a volume
     from each snapshot in the instance's zone, swaps it in at the same device, and starts the
@@ -193,11 +193,11 @@ def run_snapshots(ec2, run_id):
     return found
 
 
-def _snapshot_view(snapshot):
+def _snapshot_view(snapshot, device=""):
     return {
         "snapshot_id": snapshot["SnapshotId"],
         "volume_id": snapshot.get("VolumeId", ""),
-        "device": snapshot.get("TagMap", {}).get(DEVICE_TAG, ""),
+        "device": device or snapshot.get("TagMap", {}).get(DEVICE_TAG, ""),
         "state": snapshot.get("State", ""),
     }
 
@@ -225,7 +225,9 @@ def snapshot(module, ec2, instances, ids, run_id, expires, extra_tags, check_mod
                 {
                     "instance_id": instance_id,
                     "action": "already_snapshotted",
-                    "snapshots": [_snapshot_view(s) for s in existing[instance_id]],
+                    "snapshots": [
+                        _snapshot_view(s, _devices(instance).get(s.get("VolumeId"), "")) for s in existing[instance_id]
+                    ],
                 }
             )
             continue
@@ -250,13 +252,7 @@ def snapshot(module, ec2, instances, ids, run_id, expires, extra_tags, check_mod
             ],
         )
         devices = _devices(instance)
-        for info in reply.get("Snapshots", []):
-            device = devices.get(info.get("VolumeId"), "")
-            if device:
-                ec2.create_tags(
-                    aws_retry=True, Resources=[info["SnapshotId"]], Tags=[{"Key": DEVICE_TAG, "Value": device}]
-                )
-            created.append(info["SnapshotId"])
+        created += [info["SnapshotId"] for info in reply.get("Snapshots", [])]
         results.append(
             {
                 "instance_id": instance_id,
@@ -324,7 +320,7 @@ def restore(module, ec2, instances, ids, run_id, extra_tags, check_mode, timeout
     for instance_id in ids:
         instance = instances.get(instance_id)
         snaps = existing.get(instance_id, [])
-        views = [_snapshot_view(s) for s in snaps]
+        views = [_snapshot_view(s, _devices(instance or {}).get(s.get("VolumeId"), "")) for s in snaps]
         if instance is None or not snaps:
             error = "instance not found" if instance is None else "no pre-patch snapshot of run %s" % run_id
             results.append(
