@@ -1,0 +1,85 @@
+"""The alternate site (playbooks/remediate/dr.yml: roles dr_site and dr_plan) on a sandbox seeded as assessed.
+
+The DR network is created once and a second run changes nothing; the plan document holds every element the
+audit's 5.6 check looks for, and the audit's 4.1 check sees application networks in both regions.
+"""
+
+import re
+
+import pytest
+from ansible_collections.medcircle.cloudops.plugins.module_utils.audit import checks
+from playbook import run_playbook
+from sandbox_client import SandboxClient
+
+PORT = 5813
+DR = "us-west-2"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    instance = SandboxClient.start(port=PORT, seed="as-assessed")
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def test_check_mode_changes_nothing(sandbox, tmp_path):
+    sandbox.clear_requests()
+    run = run_playbook(
+        sandbox, "playbooks/remediate/dr.yml", extra_vars={"cloudops_reports_dir": str(tmp_path)}, check=True
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert sandbox.requests(mutating=True) == []
+    assert (
+        sandbox.client("ec2", DR).describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["medcircle-dr-vpc"]}])["Vpcs"]
+        == []
+    )
+
+
+def test_site_is_provisioned_once_and_the_plan_has_every_element(sandbox, tmp_path):
+    extra = {"cloudops_reports_dir": str(tmp_path)}
+    first = run_playbook(sandbox, "playbooks/remediate/dr.yml", extra_vars=extra)
+    assert first.returncode == 0, first.stdout[-3000:]
+    ec2 = sandbox.client("ec2", DR)
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["medcircle-dr-vpc"]}])["Vpcs"]
+    assert len(vpc) == 1 and vpc[0]["CidrBlock"] == "10.20.0.0/16"
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])["Subnets"]
+    purposes = {}
+    for subnet in subnets:
+        tags = {t["Key"]: t["Value"] for t in subnet.get("Tags", [])}
+        purposes.setdefault(tags["cloudops:purpose"], set()).add(subnet["AvailabilityZone"])
+        assert subnet["MapPublicIpOnLaunch"] is False
+    assert {p: len(z) for p, z in purposes.items()} == {"app": 2, "db": 2, "drill": 2}
+    drill_group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["medcircle-dr-vpc-drill"]}])
+    egress = drill_group["SecurityGroups"][0]["IpPermissionsEgress"]
+    assert [r["CidrIp"] for rule in egress for r in rule.get("IpRanges", [])] == ["10.20.0.0/16"]
+    groups = sandbox.client("rds", DR).describe_db_subnet_groups()["DBSubnetGroups"]
+    assert {"medcircle-dr-vpc-db", "medcircle-dr-vpc-drill-db"} <= {g["DBSubnetGroupName"] for g in groups}
+
+    plan = (tmp_path / "dr" / "dr-plan.md").read_text().lower()
+    missing = [label for label, pattern in checks.DR_PLAN_SECTIONS if not re.search(pattern, plan, re.S)]
+    assert missing == []
+    for element in ("alternate site", "rto target", "roles and responsibilities", "communication plan", "backups"):
+        assert element in plan
+    assert vpc[0]["VpcId"] in plan
+    html = (tmp_path / "dr" / "dr-plan.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<script" not in html and 'src="http' not in html
+
+    second = run_playbook(sandbox, "playbooks/remediate/dr.yml", extra_vars=extra)
+    assert second.returncode == 0
+    changed = [name for name, outcome in second.tasks() if outcome.get("changed")]
+    assert changed == []
+
+
+def test_bad_site_data_is_refused_naming_the_variable(sandbox, tmp_path):
+    sandbox.clear_requests()
+    run = run_playbook(
+        sandbox,
+        "playbooks/remediate/dr.yml",
+        extra_vars={"cloudops_reports_dir": str(tmp_path), "cloudops_dr_region": "us-east-1"},
+    )
+    assert run.returncode != 0
+    failed = " ".join(str(o.get("msg", "")) for _, o in run.tasks() if o.get("failed"))
+    assert "dr_site_region" in failed and "differ from the primary region" in failed
+    assert sandbox.requests(mutating=True) == []
