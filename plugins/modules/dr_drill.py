@@ -37,9 +37,9 @@ options:
       - Each is a dictionary with C(name), C(kind) (V(ec2), V(ebs), V(rds), V(s3) or V(dns)),
         C(resource) (the Name tag or id of the instance or volume, the DB instance identifier,
         the bucket, the record name), C(tier) (1-4), C(rto_minutes), C(rpo_minutes), and optionally
-        C(dr_resource) (V(s3): the replicated bucket), C(health_check) (C(type): V(running) or V(ssm)
+        C(dr_resource) (for V(s3), the replicated bucket), C(health_check) (its C(type) is V(running) or V(ssm)
         for V(ec2), V(available) or V(tcp) for V(rds)), C(instance_type), C(instance_profile),
-        C(instance_class), C(zone) (V(dns): the hosted zone name).
+        C(instance_class), C(zone) (for V(dns), the hosted zone name).
       - Other keys (owner, description, recovery) are kept and ignored.
     type: list
     elements: dict
@@ -103,8 +103,9 @@ options:
     default: 120
 notes:
   - Supports C(check_mode) - only read calls are made and the sources each system would recover
-    from are returned. A real run always reports C(changed) (it creates and deletes drill resources).
-  - The module does not fail when a system misses its targets or fails to recover: the drill record
+    from are returned; a system without a copy is reported (RV(drill.ready) false) instead of failing.
+    A real run always reports C(changed) (it creates and deletes drill resources).
+  - The module does not fail when a system misses its targets or fails to recover. The drill record
     says so (RV(drill.result)) so that the report can be written; the calling role decides.
   - "IAM permissions in the DR region: C(ec2:DescribeImages), C(ec2:DescribeSnapshots), C(ec2:RunInstances),
     C(ec2:CreateTags), C(ec2:CreateVolume), C(ec2:TerminateInstances), C(ec2:DeleteVolume), C(ec2:DescribeInstances),
@@ -160,6 +161,10 @@ drill:
         V(fail) otherwise; V(planned) in check mode.
       type: str
       sample: pass
+    ready:
+      description: In check mode, true when every system has a copy to recover from.
+      type: bool
+      sample: true
     success:
       description: The same as a boolean (not in check mode).
       type: bool
