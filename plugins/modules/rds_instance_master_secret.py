@@ -16,7 +16,7 @@ description:
   - The password that was set by hand stops working when RDS takes over; applications must read the secret.
   - Closes finding C(3.2) of the risk register (weak, never rotated master password).
   - amazon.aws.rds_instance has no option for this.
-  - Read replicas are skipped: they use their source's credentials.
+  - Read replicas are skipped, because they use their source's credentials.
 author:
   - MedCircle Cloud Operations (@medcircle)
 options:
