@@ -167,9 +167,8 @@ def test_bad_scope_stops_before_any_change(assessed_sandbox, tmp_path):
     assert "linux_upgrade_scope" in json.dumps(failure)
 
 
-# The image path. The sandbox has no Auto Scaling instance refresh (DescribeInstanceRefreshes and
-# StartInstanceRefresh are not implemented), so these runs stop after the launch template:
-# linux_upgrade_image_refresh=false.
+# The image path. The sandbox records an instance refresh as AWS reports it after the start (Pending) and
+# does not replace the instances (sandbox/additions/autoscaling_instance_refresh.py).
 IMAGE_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
 
@@ -192,7 +191,12 @@ def _template(sandbox):
     return template, by_number
 
 
-def test_image_path_adds_a_launch_template_version_with_the_latest_image_once(hardened_sandbox, tmp_path):
+def _refreshes(sandbox):
+    autoscaling = sandbox.client("autoscaling")
+    return autoscaling.describe_instance_refreshes(AutoScalingGroupName="medcircle-app-asg")["InstanceRefreshes"]
+
+
+def test_image_path_adds_the_latest_image_and_starts_one_refresh(hardened_sandbox, tmp_path):
     latest = hardened_sandbox.client("ssm").get_parameter(Name=IMAGE_PARAMETER)["Parameter"]["Value"]
     template, versions = _template(hardened_sandbox)
     before_version = template["LatestVersionNumber"]
@@ -200,14 +204,15 @@ def test_image_path_adds_a_launch_template_version_with_the_latest_image_once(ha
     assert old_image != latest, "the hardened seed should start on an older Amazon Linux 2023 image"
     extra = {
         "linux_upgrade_mode": "image",
-        "linux_upgrade_image_refresh": False,
         "linux_upgrade_reports_dir": str(tmp_path),
     }
 
     check = run_playbook(hardened_sandbox, PLAYBOOK, extra_vars=extra, check=True)
     assert check.returncode == 0, _failed(check)
     assert check.task("Add a launch template version with the latest image").get("changed") is True
+    assert check.task("Start a rolling instance refresh onto the new image").get("changed") is True
     assert _template(hardened_sandbox)[0]["LatestVersionNumber"] == before_version
+    assert _refreshes(hardened_sandbox) == []
 
     run = run_playbook(hardened_sandbox, PLAYBOOK, extra_vars=extra)
     assert run.returncode == 0, _failed(run)
@@ -220,7 +225,12 @@ def test_image_path_adds_a_launch_template_version_with_the_latest_image_once(ha
     for key in ("MetadataOptions", "IamInstanceProfile", "BlockDeviceMappings", "InstanceType"):
         assert new_data.get(key) == versions[before_version].get(key), key
     shown = "\n".join(run.task("Show the image path")["msg"])
-    assert latest in shown and "refresh disabled" in shown
+    refreshes = _refreshes(hardened_sandbox)
+    assert len(refreshes) == 1
+    assert refreshes[0]["Status"] == "Pending"
+    assert refreshes[0]["Preferences"]["MinHealthyPercentage"] == 90
+    assert refreshes[0]["Preferences"]["SkipMatching"] is True
+    assert latest in shown and refreshes[0]["InstanceRefreshId"] in shown
     # the group's instances still run the old image: the report lists them, supported (AL2023) either way
     report = json.loads((tmp_path / "linux-eol.json").read_text())
     assert report["summary"]["end_of_life"] == 0
@@ -228,4 +238,7 @@ def test_image_path_adds_a_launch_template_version_with_the_latest_image_once(ha
     again = run_playbook(hardened_sandbox, PLAYBOOK, extra_vars=extra)
     assert again.returncode == 0, _failed(again)
     assert again.task("Add a launch template version with the latest image").get("skipped") is True
+    assert again.task("Start a rolling instance refresh onto the new image").get("skipped") is True
+    assert "a refresh is already in progress" in "\n".join(again.task("Show the image path")["msg"])
     assert _template(hardened_sandbox)[0]["LatestVersionNumber"] == before_version + 1
+    assert len(_refreshes(hardened_sandbox)) == 1
