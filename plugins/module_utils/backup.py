@@ -134,8 +134,13 @@ def ensure_vault_lock(client, vault, params, check_mode):
         raise ParameterError("min_retention_days", None, "and max_retention_days are both unset", "at least one")
     try:
         described = client.describe_backup_vault(aws_retry=True, BackupVaultName=vault)
-    except client.exceptions.ResourceNotFoundException:
-        raise ParameterError("vault_name", vault, "is not a backup vault in this region") from None
+    except client.exceptions.ClientError as error:
+        # AWS answers AccessDeniedException for a vault that does not exist
+        if error.response.get("Error", {}).get("Code") not in ("ResourceNotFoundException", "AccessDeniedException"):
+            raise
+        raise ParameterError(
+            "vault_name", vault, "is not a backup vault in this region (or describing it is not allowed)"
+        ) from None
     before_lock = _lock_view(described)
     has_lock = described.get("MinRetentionDays") is not None or described.get("MaxRetentionDays") is not None
     changed = False

@@ -140,7 +140,7 @@ def test_bad_options_fail_before_any_call(stub, capsys, args, message):
 
 
 def test_unknown_vault_is_named(stub, capsys):
-    stub.add_client_error("describe_backup_vault", service_error_code="ResourceNotFoundException", http_status_code=404)
+    stub.add_client_error("describe_backup_vault", service_error_code="AccessDeniedException", http_status_code=403)
     rc, result = run(LOCK, capsys)
     assert rc == 1
     assert f"vault_name {VAULT} is not a backup vault" in result["msg"]
