@@ -728,10 +728,10 @@ def _example_volume(client) -> str:
 
 def _example_vault(client, name="example-vault") -> str:
     backup = client("backup")
-    try:
-        return backup.describe_backup_vault(BackupVaultName=name)["BackupVaultArn"]
-    except Exception:  # first use
-        return backup.create_backup_vault(BackupVaultName=name)["BackupVaultArn"]
+    for vault in backup.list_backup_vaults()["BackupVaultList"]:
+        if vault["BackupVaultName"] == name:
+            return vault["BackupVaultArn"]
+    return backup.create_backup_vault(BackupVaultName=name)["BackupVaultArn"]
 
 
 def _example_start(client) -> dict:
@@ -1146,6 +1146,96 @@ def put_restore_validation_result(ctx):
             validation["ValidationStatusMessage"] = ctx.params["ValidationStatusMessage"]
         job["Validation"] = validation
     return {}
+
+
+# --- vaults --------------------------------------------------------------------------------------------------
+
+
+def _timestamp(value):
+    if value is None or isinstance(value, datetime.datetime):
+        return value
+    return datetime.datetime.fromtimestamp(float(value), tz=datetime.UTC)
+
+
+@addition("backup", "DescribeBackupVault", example=lambda client: {"BackupVaultName": _example_vault_quiet(client)})
+def describe_backup_vault(ctx):
+    """As AWS: a vault that does not exist answers AccessDeniedException (403), not ResourceNotFoundException
+    (moto's answer), so callers that treat AccessDenied as "absent" (amazon.aws.backup_vault) work as on AWS."""
+    name = ctx.require("BackupVaultName")
+    vault = _backend("backup", ctx.account_id, ctx.region).vaults.get(name)
+    if vault is None:
+        raise AdditionError("AccessDeniedException", "Insufficient privileges to perform this action.", 403)
+    out = {
+        "BackupVaultName": vault.backup_vault_name,
+        "BackupVaultArn": vault.backup_vault_arn,
+        "CreationDate": _timestamp(vault.creation_date),
+        "CreatorRequestId": vault.creator_request_id,
+        "NumberOfRecoveryPoints": int(getattr(vault, "num_of_recovery_points", 0) or 0),
+        "Locked": bool(vault.locked),
+    }
+    if vault.encryption_key_arn:
+        out["EncryptionKeyArn"] = vault.encryption_key_arn
+    for key, value in (
+        ("MinRetentionDays", vault.min_retention_days),
+        ("MaxRetentionDays", vault.max_retention_days),
+        ("LockDate", _timestamp(vault.lock_date)),
+    ):
+        if value is not None:
+            out[key] = value
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _example_vault_quiet(client, name="example-vault") -> str:
+    client("backup").create_backup_vault(BackupVaultName=name)
+    return name
+
+
+def _example_update_plan(client) -> dict:
+    rule = {"RuleName": "daily", "TargetBackupVaultName": "example-vault"}
+    _example_vault(client)
+    plan_id = client("backup").create_backup_plan(BackupPlan={"BackupPlanName": "example-plan", "Rules": [rule]})[
+        "BackupPlanId"
+    ]
+    return {
+        "BackupPlanId": plan_id,
+        "BackupPlan": {"BackupPlanName": "example-plan", "Rules": [{**rule, "Lifecycle": {"DeleteAfterDays": 35}}]},
+    }
+
+
+@addition("backup", "UpdateBackupPlan", example=_example_update_plan)
+def update_backup_plan(ctx):
+    """Replace a plan's rules (new version id, new rule ids, defaults filled in as CreateBackupPlan does)."""
+    plan_id = ctx.require("BackupPlanId")
+    body = ctx.require("BackupPlan")
+    backend = _backend("backup", ctx.account_id, ctx.region)
+    plan = backend.plans.get(plan_id)
+    if plan is None or plan.deletion_date is not None:
+        raise _not_found(f"Backup plan {plan_id} not found")
+    rules = copy.deepcopy(body.get("Rules") or [])
+    if not rules:
+        raise _missing("BackupPlan.Rules")
+    for rule in rules:
+        if not rule.get("RuleName") or not rule.get("TargetBackupVaultName"):
+            raise _invalid("Each rule needs RuleName and TargetBackupVaultName")
+        if rule["TargetBackupVaultName"] not in backend.vaults:
+            raise _not_found(f"Backup vault {rule['TargetBackupVaultName']} not found")
+        rule.setdefault("ScheduleExpression", "cron(0 5 ? * * *)")
+        rule.setdefault("StartWindowMinutes", 480)
+        rule.setdefault("CompletionWindowMinutes", 10080)
+        rule.setdefault("ScheduleExpressionTimezone", "Etc/UTC")
+        rule["RuleId"] = str(uuid.uuid4())
+    plan.backup_plan = {**plan.backup_plan, **copy.deepcopy(body), "Rules": rules}
+    plan.advanced_backup_settings = body.get("AdvancedBackupSettings") or []
+    plan.version_id = uuid.uuid4().hex + uuid.uuid4().hex[:16]
+    out = {
+        "BackupPlanId": plan.backup_plan_id,
+        "BackupPlanArn": plan.backup_plan_arn,
+        "CreationDate": _timestamp(plan.creation_date),
+        "VersionId": plan.version_id,
+    }
+    if plan.advanced_backup_settings:
+        out["AdvancedBackupSettings"] = plan.advanced_backup_settings
+    return out
 
 
 # --- vault access policies ---------------------------------------------------------------------------------
