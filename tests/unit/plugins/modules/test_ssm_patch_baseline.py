@@ -460,3 +460,46 @@ def test_info_lists_baselines_and_groups(module_client, capsys):
         }
     ]
     module_client.assert_no_pending_responses()
+
+
+def test_info_with_aws_baselines_for_one_os(module_client, capsys):
+    module_client.add_response(
+        "describe_patch_baselines",
+        {"BaselineIdentities": []},
+        {"Filters": [{"Key": "OPERATING_SYSTEM", "Values": ["DEBIAN"]}, {"Key": "OWNER", "Values": ["Self"]}]},
+    )
+    module_client.add_response(
+        "describe_patch_baselines",
+        {
+            "BaselineIdentities": [
+                {
+                    "BaselineId": AWS_DEFAULT,
+                    "BaselineName": "AWS-DebianDefaultPatchBaseline",
+                    "OperatingSystem": "DEBIAN",
+                    "DefaultBaseline": True,
+                }
+            ]
+        },
+        {"Filters": [{"Key": "OPERATING_SYSTEM", "Values": ["DEBIAN"]}, {"Key": "OWNER", "Values": ["AWS"]}]},
+    )
+    module_client.add_response(
+        "describe_patch_groups",
+        {
+            "Mappings": [
+                {
+                    "PatchGroup": "prod",
+                    "BaselineIdentity": {"BaselineId": BASELINE_ID, "OperatingSystem": "AMAZON_LINUX_2023"},
+                }
+            ]
+        },
+        {},
+    )
+    rc, result = run(ssm_patch_baseline_info, {"operating_system": "DEBIAN", "include_aws_baselines": True}, capsys)
+    assert rc == 0
+    assert result["baselines"] == []
+    assert [(b["baseline_name"], b["default_baseline"]) for b in result["aws_baselines"]] == [
+        ("AWS-DebianDefaultPatchBaseline", True)
+    ]
+    # Patch groups of other operating systems are left out.
+    assert result["patch_groups"] == []
+    module_client.assert_no_pending_responses()
