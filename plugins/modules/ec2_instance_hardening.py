@@ -39,8 +39,8 @@ options:
     default: []
   filters:
     description:
-      - DescribeInstances filters that select the instances, for example V({"tag:Role": "app"}).
-        See U(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstances.html).
+      - "DescribeInstances filters that select the instances, for example V({\"tag:Role\": \"app\"})."
+      - See U(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstances.html).
       - A value can be a string or a list of strings.
       - Without an C(instance-state-name) filter only pending, running, stopping and stopped instances
         are selected.
@@ -220,7 +220,7 @@ instances:
       type: bool
       sample: true
     changes:
-      description: The settings changed, as C(setting: before -> after).
+      description: "The settings changed, each as C(setting: before -> after)."
       returned: always
       type: list
       elements: str
