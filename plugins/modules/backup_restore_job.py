@@ -45,8 +45,8 @@ options:
     choices: [EBS, EC2, RDS]
   metadata:
     description:
-      - Restore settings that replace what AWS answers, for example V({availabilityZone: us-east-1b}) for EBS,
-        V({SubnetId: subnet-..., InstanceType: t3.micro}) for EC2, V({DBInstanceIdentifier: appdb-restore}) for RDS.
+      - "Restore settings that replace what AWS answers, for example C(availabilityZone) for EBS, C(SubnetId) and
+        C(InstanceType) for EC2, C(DBInstanceIdentifier) (required) and C(DBInstanceClass) for RDS."
       - Lists and dicts are sent as JSON, booleans as C(true)/C(false).
     type: dict
   copy_source_tags:

@@ -65,7 +65,7 @@ options:
     default: [VOLUME]
   target_tags:
     description:
-      - Resources with any of these tags are targeted, for example V({Backup: daily}).
+      - "Resources with any of these tags are targeted, for example C(Backup=daily)."
     type: dict
   no_reboot:
     description:
