@@ -198,7 +198,7 @@ def describe_tagged_instances(ec2, instance_ids=None, tags=None):
     return found
 
 
-def resolve_targets(ssm, ec2, instance_ids=None, tags=None):
+def resolve_targets(ssm, ec2, instance_ids=None, tags=None, managed_out=None):
     """(ids to send to, not managed) where not managed is [{instance_id, instance_name, reason, ping_status}].
 
     An instance is a target when Systems Manager lists it with PingStatus Online. Named ids that Systems
@@ -206,6 +206,8 @@ def resolve_targets(ssm, ec2, instance_ids=None, tags=None):
     Online are reported in ``not managed`` with the reason.
     """
     managed = describe_managed(ssm, instance_ids=instance_ids, tags=tags)
+    if managed_out is not None:
+        managed_out.update(managed)
     if instance_ids:
         wanted = list(instance_ids)
         ec2_info = {}
@@ -404,7 +406,8 @@ def overall_status(summary, outcome):
 def run_command(ssm, ec2, params, check_mode=False, sleep=None, clock=None):
     """What ssm_command does; returns the module result (without ``failed``/``msg`` decisions)."""
     request = validate_request(params)
-    targets, not_managed = resolve_targets(ssm, ec2, request["instance_ids"], request["tags"])
+    managed = {}
+    targets, not_managed = resolve_targets(ssm, ec2, request["instance_ids"], request["tags"], managed_out=managed)
     result = {
         "changed": False,
         "document_name": request["document_name"],
@@ -462,6 +465,12 @@ def run_command(ssm, ec2, params, check_mode=False, sleep=None, clock=None):
     for command_id in outcome["commands"]:
         instances += [summarize_invocation(i, request["output_chars"]) for i in list_invocations(ssm, command_id)]
     instances.sort(key=lambda i: i["instance_id"])
+    if params.get("report_patch_state") and request["document_name"] == "AWS-RunPatchBaseline":
+        states = describe_patch_states(ssm, [i["instance_id"] for i in instances])
+        for entry in instances:
+            entry["patch_state"] = instance_compliance(
+                entry["instance_id"], managed.get(entry["instance_id"]), states.get(entry["instance_id"])
+            )
     summary = summarize(instances, not_managed, outcome["not_sent"])
     status = overall_status(summary, outcome)
     result.update(instances=instances, summary=summary, status=status, not_sent=outcome["not_sent"])

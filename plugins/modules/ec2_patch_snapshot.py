@@ -10,7 +10,7 @@ module: ec2_patch_snapshot
 version_added: 0.1.0
 short_description: Pre-patch snapshots of every volume of instances, and rollback from them
 description:
-  - V(present) takes one crash-consistent snapshot set per instance (C(CreateSnapshots): every
+  - V(present) takes one crash-consistent snapshot set per instance (C(CreateSnapshots), every
     attached EBS volume, the root included), tagged with the patch run, the instance and an
     expiry date, and waits until they are completed. An instance that already has the
     run's snapshots is left alone, so a repeated run changes nothing.
@@ -58,7 +58,7 @@ options:
     type: int
     default: 1800
 notes:
-  - Supports C(check_mode): only C(DescribeInstances), C(DescribeSnapshots) and C(DescribeVolumes) are called.
+  - Supports C(check_mode); only C(DescribeInstances), C(DescribeSnapshots) and C(DescribeVolumes) are called.
   - One C(DescribeInstances) call per 1000 instances and one C(CreateSnapshots) call per instance.
   - "IAM permissions: C(ec2:DescribeInstances), C(ec2:DescribeSnapshots), C(ec2:DescribeVolumes),
     C(ec2:CreateSnapshots), C(ec2:CreateTags), and for V(restored) C(ec2:StopInstances),

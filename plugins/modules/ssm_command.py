@@ -47,8 +47,8 @@ options:
     elements: str
   tags:
     description:
-      - Run on every instance carrying all of these tags, for example V({PatchGroup: prod}).
-        A value may be a list of accepted values. At most 5 tag keys.
+      - "Run on every instance carrying all of these tags, for example V({PatchGroup: prod}).
+        A value may be a list of accepted values. At most 5 tag keys."
       - Mutually exclusive with O(instance_ids).
     type: dict
   max_concurrency:
@@ -108,6 +108,13 @@ options:
         not sent. With V(false) the results are returned for the playbook to act on.
     type: bool
     default: true
+  report_patch_state:
+    description:
+      - For V(AWS-RunPatchBaseline), read each instance's patch state after the run (one
+        C(DescribeInstancePatchStates) call per 50 instances) and return it in RV(instances[].patch_state),
+        as M(medcircle.cloudops.ssm_patch_compliance_info) returns it.
+    type: bool
+    default: false
   output_chars:
     description:
       - How many characters of each instance's output to return (the end of it). V(0) returns none.
@@ -115,12 +122,13 @@ options:
     default: 1000
 notes:
   - Supports C(check_mode). In check mode only read calls are made (C(DescribeInstanceInformation),
-    and C(DescribeInstances) for tag targets): nothing is sent and RV(instances) lists the instances
+    and C(DescribeInstances) for tag targets); nothing is sent and RV(instances) lists the instances
     that would run the document.
   - Each run sends a new command, so the task reports a change whenever something was sent. Use
     C(changed_when) for read-only documents such as C(AWS-RunPatchBaseline) with C(Operation=Scan).
   - "IAM permissions: C(ssm:DescribeInstanceInformation), C(ec2:DescribeInstances), C(ssm:SendCommand),
-    C(ssm:ListCommands), C(ssm:ListCommandInvocations) and C(ssm:CancelCommand)."
+    C(ssm:ListCommands), C(ssm:ListCommandInvocations), C(ssm:CancelCommand) and, with O(report_patch_state),
+    C(ssm:DescribeInstancePatchStates)."
 seealso:
   - module: medcircle.cloudops.ssm_patch_compliance_info
   - module: amazon.aws.ec2_instance_info
@@ -247,6 +255,11 @@ instances:
       returned: when the command was sent
       type: str
       sample: "MissingCount: 0"
+    patch_state:
+      description: The instance's patch compliance after the run (see M(medcircle.cloudops.ssm_patch_compliance_info)).
+      returned: when O(report_patch_state=true) and the document is AWS-RunPatchBaseline
+      type: dict
+      sample: {"compliance": "COMPLIANT", "missing_count": 0, "failed_count": 0, "installed_count": 412}
     output_truncated:
       description: Whether RV(instances[].output) was cut.
       returned: when the command was sent
@@ -337,6 +350,7 @@ def main():
         "on_unmanaged": {"type": "str", "choices": ["fail", "skip"], "default": "fail"},
         "fail_on_error": {"type": "bool", "default": True},
         "output_chars": {"type": "int", "default": 1000},
+        "report_patch_state": {"type": "bool", "default": False},
     }
     module = AnsibleAWSModule(
         argument_spec=argument_spec,

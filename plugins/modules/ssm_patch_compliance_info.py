@@ -28,8 +28,8 @@ options:
     elements: str
   tags:
     description:
-      - Report every instance carrying all of these tags, for example V({PatchGroup: prod}).
-        A value may be a list of accepted values.
+      - "Report every instance carrying all of these tags, for example V({PatchGroup: prod}).
+        A value may be a list of accepted values."
     type: dict
 notes:
   - Read-only; supports C(check_mode).

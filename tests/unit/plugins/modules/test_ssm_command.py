@@ -417,3 +417,34 @@ def test_compliance_per_instance_and_fleet_summary(clients, capsys):
 def test_compliance_refuses_bad_ids(clients, capsys):
     rc, result = run(ssm_patch_compliance_info, {"instance_ids": ["web-1"]}, capsys)
     assert rc == 1 and "instance_ids" in result["msg"] and "web-1" in result["msg"]
+
+
+def test_report_patch_state_reads_each_instance_after_the_run(clients, capsys):
+    ssm = clients.stub("ssm", "us-east-1")
+    managed(clients, IDS)
+    ssm.add_response("send_command", {"Command": command(C1, targets=2)}, None)
+    ssm.add_response("list_commands", {"Commands": [command(C1, "Success", 0, 2)]}, {"CommandId": C1})
+    ssm.add_response(
+        "list_command_invocations",
+        {"CommandInvocations": [invocation(C1, IDS[0]), invocation(C1, IDS[1])]},
+        {"CommandId": C1, "Details": True, "MaxResults": 50},
+    )
+    ssm.add_response(
+        "describe_instance_patch_states",
+        {"InstancePatchStates": [patch_state(IDS[0]), patch_state(IDS[1], failed=1)]},
+        {"InstanceIds": IDS, "MaxResults": 50},
+    )
+    rc, result = run(
+        ssm_command,
+        {
+            "document_name": "AWS-RunPatchBaseline",
+            "parameters": {"Operation": "Install"},
+            "instance_ids": IDS,
+            "report_patch_state": True,
+        },
+        capsys,
+    )
+    assert rc == 0
+    first, second = result["instances"]
+    assert first["patch_state"]["compliance"] == "COMPLIANT" and first["patch_state"]["platform_version"] == "12"
+    assert (second["patch_state"]["compliance"], second["patch_state"]["failed_count"]) == ("NON_COMPLIANT", 1)
