@@ -257,6 +257,78 @@ class Runbook:
                 return record.get("SetIdentifier"), record["ResourceRecords"][0]["Value"]
         return None, None
 
+    def prepare_dns(self, system, dns):
+        """Turn the plain record into the failover pair: PRIMARY (health-checked primary site), SECONDARY (DR site)."""
+        route53 = self.clients("route53", self.dr)
+
+        def run():
+            records = failover_records(route53, system["resource"], system.get("zone"))
+            sets = {r.get("SetIdentifier") for r in records if r.get("Failover")}
+            if sets == {PRIMARY_SET, DR_SET}:
+                return False, "%s has its PRIMARY and SECONDARY failover records" % system["resource"]
+            plain = [r for r in records if not r.get("SetIdentifier") and r["Type"] in ("A", "AAAA", "CNAME")]
+            if len(plain) != 1 or not plain[0].get("ResourceRecords"):
+                raise RuntimeError(
+                    "record %s: expected one plain A/AAAA/CNAME record to turn into a failover pair, found %d"
+                    % (system["resource"], len(plain))
+                )
+            if not dns.get("standby_value"):
+                raise RuntimeError("dns.standby_value is missing: the address the SECONDARY record answers with")
+            plain = plain[0]
+            value = plain["ResourceRecords"][0]["Value"]
+            if self.check_mode:
+                return True, "would make %s a failover pair (PRIMARY %s, SECONDARY %s)" % (
+                    system["resource"],
+                    value,
+                    dns["standby_value"],
+                )
+            check_id = self._health_check(route53, system, dns, value)
+            base = {"Name": plain["Name"], "Type": plain["Type"], "TTL": int(dns.get("ttl") or plain.get("TTL") or 60)}
+            primary = dict(base, SetIdentifier=PRIMARY_SET, Failover="PRIMARY", HealthCheckId=check_id)
+            primary["ResourceRecords"] = plain["ResourceRecords"]
+            secondary = dict(base, SetIdentifier=DR_SET, Failover="SECONDARY")
+            secondary["ResourceRecords"] = [{"Value": dns["standby_value"]}]
+            changes = [
+                {"Action": "DELETE", "ResourceRecordSet": plain},
+                {"Action": "CREATE", "ResourceRecordSet": primary},
+                {"Action": "CREATE", "ResourceRecordSet": secondary},
+            ]
+            route53.change_resource_record_sets(
+                HostedZoneId=self._zone_id(route53, system), ChangeBatch={"Changes": changes}, aws_retry=True
+            )
+            return True, "%s is a failover pair: PRIMARY %s (health check %s), SECONDARY %s" % (
+                system["resource"],
+                value,
+                check_id,
+                dns["standby_value"],
+            )
+
+        self.step(system["name"], "set up the failover records", run)
+
+    @staticmethod
+    def _health_check(route53, system, dns, value):
+        port = int(dns.get("health_check_port") or 443)
+        path = dns.get("health_check_path") or "/"
+        for check in _paginate(route53, "list_health_checks", "HealthChecks"):
+            config = check.get("HealthCheckConfig", {})
+            if config.get("IPAddress") == value and config.get("Port") == port and config.get("ResourcePath") == path:
+                return check["Id"]
+        config = {
+            "Port": port,
+            "Type": "HTTPS" if port == 443 else "HTTP",
+            "ResourcePath": path,
+            "RequestInterval": 30,
+            "FailureThreshold": 3,
+        }
+        if value.replace(".", "").isdigit():
+            config["IPAddress"] = value
+        else:
+            config["FullyQualifiedDomainName"] = value
+        reference = ("medcircle-dr-%s-%s-%s" % (system["name"], value, port))[:64]
+        return route53.create_health_check(CallerReference=reference, HealthCheckConfig=config, aws_retry=True)[
+            "HealthCheck"
+        ]["Id"]
+
     # --- failback of a database -------------------------------------------------------------------------
 
     def resync_primary(self, system, suffix):
@@ -467,6 +539,19 @@ def verify(book, systems, active):
                 return False, "%s answers with the %s site (%s)" % (system["resource"], active, value)
 
             book.step(system["name"], "verify", check)
+
+
+def standby(systems, clients, primary_region, dr_region, dns=None, check_mode=False, poll=5, attempts=120):
+    """Prepare the standby: the Route 53 failover pair of every dns system."""
+    book = Runbook(clients, primary_region, dr_region, check_mode, poll, attempts)
+    error = None
+    try:
+        for system in systems:
+            if system["kind"] == "dns":
+                book.prepare_dns(system, dns or {})
+    except Exception as exc:
+        error = "%s: %s" % (type(exc).__name__, exc)
+    return _record(book, "standby", error)
 
 
 def _record(book, action, error):

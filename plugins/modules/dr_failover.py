@@ -27,8 +27,11 @@ options:
   state:
     description:
       - V(failover) to run in the DR region, V(failback) to return to the primary region.
+      - V(standby) prepares the standby while the primary runs - it turns each V(dns) system's plain record into
+        the failover pair (set identifier C(primary) as PRIMARY with a health check on its address, C(dr) as
+        SECONDARY answering with O(dns.standby_value)), in one change.
     type: str
-    choices: [failover, failback]
+    choices: [standby, failover, failback]
     required: true
   systems:
     description:
@@ -66,6 +69,27 @@ options:
       security_group_id:
         description: The DR app security group.
         type: str
+  dns:
+    description:
+      - The failover record's settings for O(state=standby).
+    type: dict
+    default: {}
+    suboptions:
+      standby_value:
+        description: The address the SECONDARY (DR site) record answers with until a failover sets the DR fleet's.
+        type: str
+      ttl:
+        description: TTL of the failover records.
+        type: int
+        default: 60
+      health_check_port:
+        description: Port of the primary site's health check.
+        type: int
+        default: 443
+      health_check_path:
+        description: Path of the primary site's health check.
+        type: str
+        default: /
   poll_delay:
     description:
       - Seconds between two status reads while waiting.
@@ -147,12 +171,12 @@ failover:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError
 from ansible_collections.medcircle.cloudops.plugins.module_utils.dr import client_factory, validate_plan
-from ansible_collections.medcircle.cloudops.plugins.module_utils.dr_failover import failback, failover
+from ansible_collections.medcircle.cloudops.plugins.module_utils.dr_failover import failback, failover, standby
 
 
 def main():
     argument_spec = {
-        "state": {"type": "str", "choices": ["failover", "failback"], "required": True},
+        "state": {"type": "str", "choices": ["standby", "failover", "failback"], "required": True},
         "systems": {"type": "list", "elements": "dict", "required": True},
         "only": {"type": "list", "elements": "str"},
         "primary_region": {"type": "str", "required": True},
@@ -161,6 +185,16 @@ def main():
             "type": "dict",
             "default": {},
             "options": {"subnet_id": {"type": "str"}, "security_group_id": {"type": "str"}},
+        },
+        "dns": {
+            "type": "dict",
+            "default": {},
+            "options": {
+                "standby_value": {"type": "str"},
+                "ttl": {"type": "int", "default": 60},
+                "health_check_port": {"type": "int", "default": 443},
+                "health_check_path": {"type": "str", "default": "/"},
+            },
         },
         "poll_delay": {"type": "int", "default": 10},
         "max_attempts": {"type": "int", "default": 180},
@@ -188,8 +222,12 @@ def main():
         params["dr_region"],
         primary_services=("rds",) if params["state"] == "failback" else (),
     )
-    run = failover if params["state"] == "failover" else failback
-    kwargs = {"network": {k: v for k, v in params["network"].items() if v}} if params["state"] == "failover" else {}
+    run = {"standby": standby, "failover": failover, "failback": failback}[params["state"]]
+    kwargs = {}
+    if params["state"] == "failover":
+        kwargs["network"] = {k: v for k, v in params["network"].items() if v}
+    elif params["state"] == "standby":
+        kwargs["dns"] = params["dns"]
     record = run(
         systems,
         clients,

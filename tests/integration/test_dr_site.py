@@ -57,6 +57,18 @@ def test_site_is_provisioned_once_and_the_plan_has_every_element(sandbox, tmp_pa
     groups = sandbox.client("rds", DR).describe_db_subnet_groups()["DBSubnetGroups"]
     assert {"medcircle-dr-vpc-db", "medcircle-dr-vpc-drill-db"} <= {g["DBSubnetGroupName"] for g in groups}
 
+    route53 = sandbox.client("route53", "us-east-1")
+    zone = route53.list_hosted_zones()["HostedZones"][0]["Id"]
+    records = [
+        r for r in route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"] if r["Type"] == "A"
+    ]
+    pair = {r.get("SetIdentifier"): r for r in records if r["Name"] == "app.medcircle.example."}
+    assert set(pair) == {"primary", "dr"}
+    assert pair["primary"]["Failover"] == "PRIMARY" and pair["primary"]["HealthCheckId"]
+    assert pair["dr"]["Failover"] == "SECONDARY" and pair["dr"]["ResourceRecords"] == [{"Value": "10.20.1.10"}]
+    check = route53.get_health_check(HealthCheckId=pair["primary"]["HealthCheckId"])["HealthCheck"]
+    assert check["HealthCheckConfig"]["IPAddress"] == pair["primary"]["ResourceRecords"][0]["Value"]
+
     plan = (tmp_path / "dr" / "dr-plan.md").read_text().lower()
     missing = [label for label, pattern in checks.DR_PLAN_SECTIONS if not re.search(pattern, plan, re.S)]
     assert missing == []
