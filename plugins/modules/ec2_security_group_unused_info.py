@@ -15,7 +15,7 @@ description:
     load balancer or a VPC endpoint names it (some of these hold their groups without a network
     interface in every endpoint's answer).
   - A group that only other groups' rules reference is reported as unused, with the referencing groups
-    in RV(unused[].referenced_by); deleting it fails until those rules are removed.
+    in RV(security_groups[].referenced_by); deleting it fails until those rules are removed.
   - Read-only. Supports finding C(3.6) (unused security groups) of the risk register; the
     C(security_groups) role removes the unused groups that the collection created or that the
     operator named.
