@@ -596,7 +596,7 @@ def _diff_view(current, original, temporary):
 
 
 def _planned_view(before, steps, n, key_arn):
-    names_of_steps = [s for s, _ in steps]
+    names_of_steps = [step[0] for step in steps]
     after = {k: (dict(v) if isinstance(v, dict) else v) for k, v in before.items()}
     if "rename_new" in names_of_steps:
         after["db_instance"] = {
