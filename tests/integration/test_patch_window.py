@@ -116,6 +116,15 @@ def test_check_mode_sends_nothing_then_a_run_under_throttling_patches_everything
     assert sandbox.client("ec2").describe_snapshots(Filters=pre_patch)["Snapshots"] == []
 
     sandbox.set_faults([{"service": "ssm", "throttle_rate": 0.3, "seed": 7}])
+    run = run_playbook(
+        sandbox, "playbooks/patch_window.yml", extra_vars=_vars(tmp_path, "throttled", patch_window_error_budget="10%")
+    )
+    injected = sandbox.requests(fault=True)
+    sandbox.clear_faults()
+    assert injected, "no fault was injected, so nothing was proven"
+    assert run.returncode == 0, run.stdout[-3000:]
+    summary = _report(tmp_path, "throttled")["summary"]
+    assert (summary["patched"], summary["not_patchable"], summary["compliant_after"]) == (6, 1, 6)
     # scan + canary + two waves: the fleet's commands go out in a handful of calls, not one per instance
     assert len(_sends(sandbox)) == 4
 
