@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,10 @@ def run_playbook(
     timeout: int = 600,
 ) -> PlaybookRun:
     command = [str(BIN / "ansible-playbook"), "-i", inventory, playbook, *args]
+    # Reports (and the DR plan and drill history the audit reads) go to a folder of the run's own, never
+    # into the checkout's reports/, unless the test names one.
+    extra_vars = dict(extra_vars or {})
+    extra_vars.setdefault("cloudops_reports_dir", tempfile.mkdtemp(prefix="cloudops-reports-"))
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
     if check:

@@ -10,11 +10,11 @@ from sandbox_client import SandboxClient, free_port
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_demo_shows_the_estate_ends_with_the_audit_report_and_stops_the_sandbox():
+def test_demo_audits_remediates_drills_ends_with_the_audit_report_and_stops_the_sandbox():
     port = free_port()
     env = {**os.environ, "SANDBOX_PORT": str(port), "SANDBOX_SEED": "as-assessed"}
     done = subprocess.run(
-        ["bash", "scripts/demo.sh"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
+        ["bash", "scripts/demo.sh"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=2400, check=False
     )
     out = done.stdout
     assert done.returncode == 0, out[-5000:] + done.stderr[-3000:]
@@ -25,6 +25,12 @@ def test_demo_shows_the_estate_ends_with_the_audit_report_and_stops_the_sandbox(
     assert report, out[-3000:]
     html = Path(report.group(1)).read_text()
     assert "1.1" in html and "5.6" in html
+    # the remediation run closes findings, and the after-audit says so against the before-audit
+    compared = re.search(r"Compared with the previous run: closed (\d+), still open (\d+), newly open (\d+)", out)
+    assert compared, out[-3000:]
+    assert int(compared.group(1)) >= 20, compared.group(0)
+    assert int(compared.group(3)) == 0, compared.group(0)
+    assert re.search(r"DR drill report: \S+drill-report\.html", out), out[-3000:]
     # The last thing printed is where to look, and the sandbox is gone afterwards.
     assert out.rstrip().splitlines()[-1].startswith("    Audit report: ")
     try:

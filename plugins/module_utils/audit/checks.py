@@ -1541,6 +1541,14 @@ def check_3_4(snap, ctx):
         )
         for vol in snap.get("ec2_volumes", region):
             status, observed = _volume_encryption(snap, region, vol)
+            tags = _tags(vol.get("Tags"))
+            if status == "fail" and tags.get("cloudops:replaced-by"):
+                # The original of an encrypted swap, kept for its retention: still unencrypted data at rest.
+                observed += "; original kept after the swap to encrypted %s, retained until %s, then removed by %s" % (
+                    tags["cloudops:replaced-by"],
+                    tags.get("cloudops:retain-until", "(no date)"),
+                    "playbooks/remediate/encryption.yml -e ebs_encryption_cleanup_originals=true",
+                )
             attached = ", ".join(
                 "%s %s" % (a.get("InstanceId"), a.get("Device")) for a in vol.get("Attachments", []) or []
             )
@@ -1564,14 +1572,50 @@ def _ssm_info(snap, region):
     return {i["InstanceId"]: i for i in snap.get("ssm_instance_information", region)}
 
 
+def _patch_windows_for(snap, region, inst):
+    """Names of the enabled maintenance windows whose AWS-RunPatchBaseline task targets the instance."""
+    tags = _tags(inst.get("Tags"))
+    names = []
+    for window in snap.get("ssm_maintenance_windows", region):
+        if not window.get("Enabled", True):
+            continue
+        selecting = set()
+        for target in window.get("Targets", []):
+            for selector in target.get("Targets", []):
+                key, values = selector.get("Key", ""), selector.get("Values", []) or []
+                if (
+                    (key == "InstanceIds" and inst["InstanceId"] in values)
+                    or (key.startswith("tag:") and tags.get(key[4:]) in values)
+                    or (key.startswith("tag-key") and any(v in tags for v in values))
+                ):
+                    selecting.add(target.get("WindowTargetId"))
+        for task in window.get("Tasks", []):
+            if task.get("TaskArn") != "AWS-RunPatchBaseline":
+                continue
+            for selector in task.get("Targets", []) or []:
+                values = selector.get("Values", []) or []
+                if (selector.get("Key") == "WindowTargetIds" and selecting.intersection(values)) or (
+                    selector.get("Key") == "InstanceIds" and inst["InstanceId"] in values
+                ):
+                    names.append(window.get("Name") or window.get("WindowId"))
+                    break
+    return sorted(set(names))
+
+
 def check_3_5(snap, ctx):
-    """Running instances managed by Systems Manager (agent online), so patching can run."""
+    """Running instances managed by Systems Manager (agent online) and patched by a maintenance window.
+
+    An instance passes when its agent is online and an enabled maintenance window runs AWS-RunPatchBaseline
+    on it (by its PatchGroup or other tag, or its id); the evidence names the window and the baseline of its
+    patch group (or the account's default baseline for its operating system).
+    """
     resources = []
     for region in snap.regions:
         instances = snap.get("ec2_instances", region)
         if not instances:
             continue
         info = _ssm_info(snap, region)
+        groups = None
         for inst in instances:
             iid = inst["InstanceId"]
             managed = info.get(iid)
@@ -1581,27 +1625,54 @@ def check_3_5(snap, ctx):
                     _state(inst),
                     managed.get("PingStatus") if managed else "not registered",
                 )
-            elif managed and managed.get("PingStatus") == "Online":
-                status = "pass"
-                observed = "managed by Systems Manager, PingStatus Online, agent %s" % managed.get("AgentVersion", "?")
-            else:
+            elif not managed or managed.get("PingStatus") != "Online":
                 status = "fail"
                 observed = "PingStatus: %s" % (
                     managed.get("PingStatus") if managed else "not a managed instance (no SSM agent registration)"
                 )
+            else:
+                if groups is None:
+                    groups = snap.get("ssm_patch_groups", region)
+                covering = _patch_windows_for(snap, region, inst)
+                group = _tags(inst.get("Tags")).get("PatchGroup")
+                baseline = (groups or {}).get(group, {}) if group else {}
+                baseline_text = (
+                    "patch group %s -> baseline %s"
+                    % (group, baseline.get("BaselineName") or baseline.get("BaselineId"))
+                    if baseline
+                    else "patch group %s (default baseline of its OS)" % group
+                    if group
+                    else "no PatchGroup tag (default baseline of its OS)"
+                )
+                if covering:
+                    status = "pass"
+                    observed = "managed, PingStatus Online, agent %s; patched by window %s; %s" % (
+                        managed.get("AgentVersion", "?"),
+                        ", ".join(covering),
+                        baseline_text,
+                    )
+                else:
+                    status = "fail"
+                    observed = (
+                        "managed, PingStatus Online, but no enabled maintenance window runs AWS-RunPatchBaseline "
+                        "on it; %s" % baseline_text
+                    )
             resources.append(
                 res(
                     iid,
                     region,
                     status,
                     observed,
-                    "managed by Systems Manager, PingStatus Online",
+                    "managed by Systems Manager (PingStatus Online) and patched by an enabled maintenance window",
                     rtype="AwsEc2Instance",
                     arn=_instance_arn(snap, region, inst),
                     name=_name(inst),
                 )
             )
     return {"resources": resources}
+
+
+DR_SITE_OWNER = "medcircle.cloudops.dr_site"
 
 
 def check_3_6(snap, ctx):
@@ -1621,11 +1692,15 @@ def check_3_6(snap, ctx):
             observed = "attached to network interfaces" if in_use else "not attached to any network interface"
             if not in_use and sg["GroupId"] in referenced:
                 observed += " (referenced by another group's rules)"
+            # The DR site's groups wait for a failover or a drill: unused by design, owned by the collection.
+            standby = not in_use and _tags(sg.get("Tags")).get("cloudops:managed-by") == DR_SITE_OWNER
+            if standby:
+                observed += "; standby group of the DR site (%s), used on failover and in drills" % DR_SITE_OWNER
             resources.append(
                 _sg_res(
                     region,
                     sg,
-                    "pass" if in_use else "fail",
+                    "pass" if in_use or standby else "fail",
                     observed,
                     "every non-default security group is in use",
                     detail="VPC %s" % sg.get("VpcId"),

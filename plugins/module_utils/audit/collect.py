@@ -570,6 +570,24 @@ class AwsSnapshot(Snapshot):
             states.extend(result.get("InstancePatchStates", []))
         return {s["InstanceId"]: s for s in states}
 
+    def _read_ssm_patch_groups(self, region, key):
+        """Patch group -> the baseline registered for it (name, id, operating system)."""
+        groups = self.paginate("ssm", region, "describe_patch_groups").get("Mappings", [])
+        return {g["PatchGroup"]: g.get("BaselineIdentity", {}) for g in groups if g.get("PatchGroup")}
+
+    def _read_ssm_maintenance_windows(self, region, key):
+        """Maintenance windows with their targets and tasks (one targets and one tasks read per window)."""
+        windows = self.paginate("ssm", region, "describe_maintenance_windows").get("WindowIdentities", [])
+        result = []
+        for window in windows:
+            wid = window["WindowId"]
+            targets = self.paginate("ssm", region, "describe_maintenance_window_targets", WindowId=wid).get(
+                "Targets", []
+            )
+            tasks = self.paginate("ssm", region, "describe_maintenance_window_tasks", WindowId=wid).get("Tasks", [])
+            result.append(dict(window, Targets=targets, Tasks=tasks))
+        return result
+
     # ---- CloudFormation -------------------------------------------------------
 
     def _read_cloudformation_stacks(self, region, key):

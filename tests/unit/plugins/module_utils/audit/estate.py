@@ -153,6 +153,8 @@ def _region_common(region, instances, volumes, sgs, dbs, extra=None):
         ("backup_plans", region): [],
         ("ssm_instance_information", region): [],
         ("ssm_patch_states", region): {},
+        ("ssm_patch_groups", region): {},
+        ("ssm_maintenance_windows", region): [],
         ("cloudformation_stacks", region): [],
     }
     data.update(extra or {})
@@ -470,6 +472,19 @@ def strong():
         ("backup_plans", P): [plan],
         ("ssm_instance_information", P): [
             {"InstanceId": "i-0app", "PingStatus": "Online", "PlatformName": "Amazon Linux", "PlatformVersion": "2023"}
+        ],
+        ("ssm_maintenance_windows", P): [
+            {
+                "WindowId": "mw-1",
+                "Name": "medcircle-prod-patch",
+                "Enabled": True,
+                "Targets": [
+                    {"WindowTargetId": "t-1", "Targets": [{"Key": "InstanceIds", "Values": ["i-0app"]}]},
+                ],
+                "Tasks": [
+                    {"TaskArn": "AWS-RunPatchBaseline", "Targets": [{"Key": "WindowTargetIds", "Values": ["t-1"]}]},
+                ],
+            }
         ],
         ("ssm_patch_states", P): {
             "i-0app": {

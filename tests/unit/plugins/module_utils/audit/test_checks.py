@@ -379,3 +379,21 @@ def test_summary_counts():
 def test_unknown_finding_id_is_refused():
     with pytest.raises(ValueError, match=r"9\.9"):
         checks.select_findings(["1.1", "9.9"])
+
+
+def test_managed_instance_without_a_patch_window_fails_3_5():
+    data = estate.strong()
+    assert "patched by window medcircle-prod-patch" in _run("3.5", data)["resources"][0]["observed"]
+    # a disabled window, or a window whose patch task targets another instance, does not patch it
+    data[("ssm_maintenance_windows", P)][0]["Enabled"] = False
+    result = _run("3.5", data)
+    assert result["status"] == "fail"
+    assert "no enabled maintenance window runs AWS-RunPatchBaseline" in result["resources"][0]["observed"]
+    data[("ssm_maintenance_windows", P)][0]["Enabled"] = True
+    data[("ssm_maintenance_windows", P)][0]["Targets"][0]["Targets"] = [{"Key": "tag:PatchGroup", "Values": ["prod"]}]
+    assert _run("3.5", data)["status"] == "fail"
+    data[("ec2_instances", P)][0]["Tags"] = [{"Key": "PatchGroup", "Value": "prod"}]
+    data[("ssm_patch_groups", P)] = {"prod": {"BaselineName": "medcircle-al2023"}}
+    result = _run("3.5", data)
+    assert result["status"] == "pass"
+    assert "patch group prod -> baseline medcircle-al2023" in result["resources"][0]["observed"]
