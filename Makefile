@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed
 PIP_NOISE := is ignored: it is neither a file nor a directory
 COLL_LINK := .collections/ansible_collections/medcircle/cloudops
 SANDBOX_PORT ?= 4566
+# Integration test files run side by side, each worker with sandboxes of its own.
+TEST_JOBS ?= 2
 SANDBOX_SEED ?= as-assessed
 export SANDBOX_PORT SANDBOX_SEED
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -54,7 +56,7 @@ unit: venv  ## unit tests (botocore Stubber, pure functions)
 	$(BIN)/pytest -q tests/unit
 
 integration: venv  ## modules and playbooks against the sandbox
-	$(BIN)/pytest -q tests/sandbox tests/integration
+	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile tests/sandbox tests/integration
 
 molecule: venv  ## every role's molecule scenario
 	@bash scripts/molecule.sh

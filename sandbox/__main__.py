@@ -1,4 +1,4 @@
-"""Command line: python -m sandbox start|stop|status [--port P] [--seed NAME] [--background]."""
+"""Command line: python -m sandbox start|stop|status|run-schedules [--port P] [--seed NAME] [--background]."""
 
 import argparse
 import logging
@@ -30,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("stop", "stop the background sandbox"), ("status", "say whether a sandbox answers")):
         command = commands.add_parser(name, help=text)
         command.add_argument("--port", type=_port, default=default_port, help="port (SANDBOX_PORT)")
+    schedules = commands.add_parser(
+        "run-schedules", help="run every backup plan and enabled DLM policy now, as AWS does on their schedule"
+    )
+    schedules.add_argument("--port", type=_port, default=default_port, help="port (SANDBOX_PORT)")
+    schedules.add_argument("--region", action="append", help="region (repeatable; default us-east-1)")
     return parser
 
 
@@ -56,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.flush()
             logging.shutdown()
             os._exit(0)
+        if args.command == "run-schedules":
+            from sandbox import schedules
+
+            for line in schedules.run(args.port, args.region or ["us-east-1"]):
+                print(line)
+            return 0
         if args.command == "stop":
             print(server.stop(args.port))
             return 0

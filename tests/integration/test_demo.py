@@ -25,11 +25,12 @@ def test_demo_audits_remediates_drills_ends_with_the_audit_report_and_stops_the_
     assert report, out[-3000:]
     html = Path(report.group(1)).read_text()
     assert "1.1" in html and "5.6" in html
-    # the remediation run closes findings, and the after-audit says so against the before-audit
-    compared = re.search(r"Compared with the previous run: closed (\d+), still open (\d+), newly open (\d+)", out)
-    assert compared, out[-3000:]
-    assert int(compared.group(1)) >= 20, compared.group(0)
-    assert int(compared.group(3)) == 0, compared.group(0)
+    # the remediation run closes findings: its after-audit says so against its before-audit
+    compared = re.findall(r"Compared with the previous run: closed (\d+), still open (\d+), newly open (\d+)", out)
+    assert len(compared) >= 2, out[-3000:]
+    closed, _still_open, newly_open = (int(n) for n in compared[-2])
+    assert closed >= 15, compared
+    assert newly_open == 0, compared
     assert re.search(r"DR drill report: \S+drill-report\.html", out), out[-3000:]
     # The last thing printed is where to look, and the sandbox is gone afterwards.
     assert out.rstrip().splitlines()[-1].startswith("    Audit report: ")
