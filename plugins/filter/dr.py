@@ -48,7 +48,7 @@ def dr_timeline_svg(record):
                 "%d deleted" % len(cleanup.get("deleted") or []),
             )
         )
-    total = max([end for _, _, end, _, _ in rows] + [_seconds(record.get("wall_seconds")), 0.001])
+    total = max([row[2] for row in rows] + [_seconds(record.get("wall_seconds")), 0.001])
     plot = WIDTH - LABEL - 20
     height = ROW * (len(rows) + 2)
     parts = [

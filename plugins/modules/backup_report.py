@@ -160,7 +160,7 @@ def render(report):
         "| Resource | Status | "
         + " | ".join(f"Newest in {r} (age h)" for r in report["regions"])
         + " | Last restore |",
-        "| --- | --- | " + " | ".join("---" for _ in report["regions"]) + " | --- |",
+        "| --- | --- | " + " | ".join(["---"] * len(report["regions"])) + " | --- |",
     ]
     rows = []
     for item in report["resources"]:
@@ -175,7 +175,7 @@ def render(report):
     if not report["resources"]:
         lines.append(
             "| (no protected resource has a recovery point) | FAIL | "
-            + " | ".join("" for _ in report["regions"])
+            + " | ".join([""] * len(report["regions"]))
             + " | |"
         )
     markdown = "\n".join(lines) + "\n"

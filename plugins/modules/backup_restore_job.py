@@ -14,7 +14,7 @@ description:
     O(metadata) (checked against what the resource type accepts), waits until the restore ends, and returns
     the restored resource.
   - A restore never overwrites the original; an RDS restore needs a new instance name
-    (O(metadata.DBInstanceIdentifier)).
+    (C(DBInstanceIdentifier) in O(metadata)).
   - Idempotent. An RDS restore is done when an instance of that name exists. An EBS or EC2 restore of a
     recovery point that already has a restore job that did not fail is not started again (see
     O(reuse_existing)).
@@ -156,7 +156,7 @@ def main():
         "metadata": {"type": "dict"},
         "copy_source_tags": {"type": "bool", "default": True},
         "reuse_existing": {"type": "bool", "default": True},
-        "idempotency_token": {"type": "str"},
+        "idempotency_token": {"type": "str", "no_log": False},
         "wait": {"type": "bool", "default": True},
         "wait_timeout": {"type": "int", "default": 1800},
         "delay": {"type": "int", "default": 15},
@@ -168,7 +168,7 @@ def main():
         mutually_exclusive=[("recovery_point_arn", "resource_arn")],
     )
     try:
-        rtype, _ = check_restore_options(module.params)
+        rtype = check_restore_options(module.params)[0]
         retry = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLED)
         backup = module.client("backup", retry_decorator=retry)
         rds = module.client("rds", retry_decorator=retry) if rtype == "RDS" else None

@@ -21,7 +21,7 @@ description:
     C(ebs) the newest completed snapshot tagged C(cloudops:source-volume) or C(cloudops:system);
     C(rds) the newest available DB snapshot of the database in the DR region, else a drill snapshot
     of the cross-region read replica (the replica itself is never changed); C(s3) the replicated
-    bucket O(systems[].dr_resource) read back; C(dns) the PRIMARY/SECONDARY failover records checked.
+    bucket (C(dr_resource) of the system) read back; C(dns) the PRIMARY/SECONDARY failover records checked.
     With O(backup_vault_name), a newer AWS Backup recovery point in that DR vault wins.
   - Never makes a mutating call in the primary region and never changes or deletes a resource that
     does not carry the drill id. Closes the testing part of finding C(5.6).
