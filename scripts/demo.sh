@@ -4,6 +4,8 @@
 #   1. playbooks/site.yml: the estate and its audit, read-only;
 #   2. playbooks/remediate.yml: every finding that can be automated remediated
 #      between an audit before and an audit after;
+#      (then the application owner's confirmation retires the unencrypted
+#      original of the database);
 #   3. the first night: the sandbox runs the new backup plans and DLM policies
 #      as AWS runs them on their schedule, so the DR region holds copies;
 #   4. playbooks/dr_drill.yml: the first DR drill, with its report;
@@ -27,12 +29,13 @@ echo "==> Running playbooks/site.yml against inventories/sandbox"
 .venv/bin/ansible-playbook -i inventories/sandbox playbooks/site.yml -e "cloudops_run_id=$run_id"
 
 echo "==> Running playbooks/remediate.yml against inventories/sandbox"
-# The demo also retires what production keeps until a person confirms: the unencrypted originals of the
-# EBS and RDS encryption swaps (production keeps them for ebs_encryption_original_retention_days, and the
-# database original until rds_protection_encrypt_delete_original=true is given after the application check).
+# The demo retires the unencrypted originals of the EBS swaps at once; production keeps them for
+# ebs_encryption_original_retention_days.
 .venv/bin/ansible-playbook -i inventories/sandbox playbooks/remediate.yml -e "cloudops_run_id=$run_id" \
-    -e ebs_encryption_original_retention_days=0 -e ebs_encryption_cleanup_originals=true \
-    -e rds_protection_encrypt_delete_original=true
+    -e ebs_encryption_original_retention_days=0 -e ebs_encryption_cleanup_originals=true
+
+echo "==> The application owner has checked the encrypted database: retire the unencrypted original"
+.venv/bin/ansible-playbook -i inventories/sandbox playbooks/remediate/rds.yml -e rds_protection_encrypt_delete_original=true
 
 echo "==> The first night: the backup plans and DLM policies run as AWS runs them on their schedule"
 .venv/bin/python -m sandbox run-schedules --port "$port" --region us-east-1

@@ -11,9 +11,30 @@ lists only the parameters that were modified, so a client that looks a parameter
 truth: its parameters come first, as moto holds them, and the engine-default entries of the family's TLS
 parameters (``require_secure_transport`` for MySQL and MariaDB, ``rds.force_ssl`` for PostgreSQL) are added
 when the group has not set them. Engine defaults carry no value, as AWS answers for them.
+
+RestoreDBInstanceFromDBSnapshot: moto applies only the settings sent with a true value and copies the rest
+from the snapshot's database, so ``DeletionProtection=false`` (or ``MultiAZ``/``PubliclyAccessible`` false)
+on a restore from a protected database's snapshot gave a protected instance. AWS applies what is sent (and
+its defaults, false, for what is not); the DR drill restores unprotected, deletable copies.
 """
 
+from moto.rds import models as _rds_models
+
 from sandbox.additions import AdditionError, addition
+
+_FALSE_SETTINGS = ("deletion_protection", "multi_az", "publicly_accessible")
+_moto_restore = _rds_models.RDSBackend.restore_db_instance_from_db_snapshot
+
+
+def _restore_db_instance_from_db_snapshot(self, from_snapshot_id, overrides):
+    database = _moto_restore(self, from_snapshot_id, overrides)
+    for key in _FALSE_SETTINGS:
+        if overrides.get(key) in (False, "false", "False"):
+            setattr(database, key, False)
+    return database
+
+
+_rds_models.RDSBackend.restore_db_instance_from_db_snapshot = _restore_db_instance_from_db_snapshot
 
 # Engine defaults the sandbox knows, by family prefix: name -> (description, data type, allowed values).
 _ENGINE_DEFAULTS = {

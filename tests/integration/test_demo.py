@@ -1,5 +1,6 @@
 """`make demo` as a newcomer runs it: sandbox up, site.yml, sandbox down, and where to look."""
 
+import json
 import os
 import re
 import subprocess
@@ -29,8 +30,37 @@ def test_demo_audits_remediates_drills_ends_with_the_audit_report_and_stops_the_
     compared = re.findall(r"Compared with the previous run: closed (\d+), still open (\d+), newly open (\d+)", out)
     assert len(compared) >= 2, out[-3000:]
     closed, _still_open, newly_open = (int(n) for n in compared[-2])
-    assert closed >= 15, compared
+    assert closed >= 12, compared
     assert newly_open == 0, compared
+    # after the retired originals, the first night's copies and the drill, the final audit passes what the
+    # fleet, encryption, network, patching, backup, database and DR capabilities close
+    final = json.loads((Path(report.group(1)).parent / "audit.json").read_text())
+    status = {f["id"]: f["status"] for f in final["findings"]}
+    closed_by_the_collection = [
+        "1.3",
+        "1.4",
+        "1.5",
+        "1.7",
+        "2.2",
+        "2.10",
+        "2.12",
+        "2.13",
+        "2.14",
+        "3.2",
+        "3.3",
+        "3.4",
+        "3.5",
+        "3.6",
+        "3.8",
+        "4.1",
+        "4.3",
+        "5.1",
+        "5.3",
+        "5.4",
+        "5.5",
+        "5.6",
+    ]
+    assert {fid: status[fid] for fid in closed_by_the_collection} == dict.fromkeys(closed_by_the_collection, "pass")
     assert re.search(r"DR drill report: \S+drill-report\.html", out), out[-3000:]
     # The last thing printed is where to look, and the sandbox is gone afterwards.
     assert out.rstrip().splitlines()[-1].startswith("    Audit report: ")

@@ -122,3 +122,29 @@ def test_a_window_the_role_created_patches_its_group(clean_sandbox):
     assert command["DocumentName"] == "AWS-RunPatchBaseline"
     assert command["Parameters"]["Operation"] == ["Install"]
     assert (command["MaxConcurrency"], command["MaxErrors"]) == ("10%", "1")
+
+
+def test_instances_join_the_patch_group_of_their_environment(clean_sandbox):
+    sandbox = clean_sandbox
+    sandbox.reset("as-assessed")
+    ec2 = sandbox.client("ec2")
+    app = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["medcircle-app"]}])["Reservations"]
+    app_id = app[0]["Instances"][0]["InstanceId"]
+    image = app[0]["Instances"][0]["ImageId"]
+    stray = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+
+    run = run_playbook(sandbox, PLAYBOOK, extra_vars=SYSTEMS)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    tags = {
+        i["InstanceId"]: {t["Key"]: t["Value"] for t in i.get("Tags", [])}
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+    }
+    assert tags[app_id]["PatchGroup"] == "prod"  # Environment=prod
+    assert "PatchGroup" not in tags[stray]  # no Environment tag: named for a person to place, not guessed
+    assert stray in run.task("Name the instances no patch window will patch")["msg"]
+
+    sandbox.clear_requests()
+    run = run_playbook(sandbox, PLAYBOOK, extra_vars=SYSTEMS)
+    assert run.returncode == 0
+    assert run.stats["localhost"]["changed"] == 0
