@@ -56,6 +56,7 @@ unit: venv  ## unit tests (botocore Stubber, pure functions)
 	$(BIN)/pytest -q tests/unit
 
 integration: venv  ## modules and playbooks against the sandbox
+	$(BIN)/python -m sandbox.rootfs base  # the Debian root that backs sandbox instances (built once, cached)
 	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile tests/sandbox tests/integration
 
 molecule: venv  ## every role's molecule scenario
