@@ -3,7 +3,8 @@
 # port, seeded with the estate as assessed, so scenarios run side by side
 # (MOLECULE_JOBS at a time, default 2) without seeing each other's changes.
 # A scenario's output goes to build/molecule/<role>-<scenario>.log and is
-# printed when the scenario fails.
+# printed when the scenario fails. A scenario starts from no molecule state (a
+# fresh sandbox has none of what an earlier run's prepare made).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -21,6 +22,7 @@ run_scenario() {
     local started=$SECONDS
     {
         python -m sandbox start --port "$port" --seed as-assessed --background \
+            && (cd "roles/$role" && molecule reset -s "$name" >/dev/null 2>&1 || true) \
             && (cd "roles/$role" && SANDBOX_PORT="$port" molecule test -s "$name")
     } >"$log" 2>&1 || status=$?
     python -m sandbox stop --port "$port" >/dev/null 2>&1 || true
