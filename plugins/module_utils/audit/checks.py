@@ -2266,7 +2266,8 @@ def _drill_ok(drill):
 
 
 def check_5_6(snap, ctx):
-    """A DR plan document with the required sections and a successful drill younger than the allowed age."""
+    """A DR plan document with the required sections, a successful drill younger than the allowed age, and the
+    newest drill's clean-up not found wanting (its record's clean is not false: the tag scan found nothing left)."""
     resources = []
     plan = ctx.dr_plan_path
     if not plan:
@@ -2321,19 +2322,40 @@ def check_5_6(snap, ctx):
             )
         )
     else:
+        # Pass: a successful drill within the allowed age whose clean-up was not found wanting, and the newest drill
+        # on record, whatever its result, left nothing behind. The collection's drill records carry clean (true
+        # when the final tag scan found nothing with the drill id); a record without it is noted, not failed.
         drills = _read_drills(history)
-        dated = [(d, _drill_time(d)) for d in drills]
-        good = sorted((t for d, t in dated if t and _drill_ok(d)), reverse=True)
+        dated = sorted(((t, d) for d, t in ((d, _drill_time(d)) for d in drills) if t), key=lambda x: x[0])
+        expected = "a successful DR drill within %s days, and the newest drill left nothing behind" % max_age
+        good = [(t, d) for t, d in dated if _drill_ok(d) and d.get("clean") is not False]
+        failed = False
         if not good:
             observed = "%d drill record(s), none successful" % len(drills)
-            status = "fail"
+            failed = True
         else:
-            age = (ctx.now - good[0]).days
-            status = "pass" if age <= max_age else "fail"
-            observed = "last successful drill %s (%s days ago)" % (good[0].isoformat(), age)
-        resources.append(
-            res(history, "global", status, observed, "a successful DR drill within %s days" % max_age, rtype="Other")
-        )
+            when, drill = good[-1]
+            age = (ctx.now - when).days
+            failed = age > max_age
+            observed = "last successful drill %s%s (%s days ago)" % (
+                "%s " % drill["drill_id"] if drill.get("drill_id") else "",
+                when.isoformat(),
+                age,
+            )
+        if dated:
+            when, newest = dated[-1]
+            name = newest.get("drill_id") or when.isoformat()
+            if newest.get("clean") is False:
+                observed += (
+                    "; the newest drill %s left resources behind (its tag scan was not clean): run "
+                    "playbooks/dr_drill.yml -e dr_drill_cleanup_only=true, then a new drill" % name
+                )
+                failed = True
+            elif newest.get("clean") is True:
+                observed += "; the newest drill %s left nothing behind" % name
+            else:
+                observed += "; the newest drill %s has no clean-up record" % name
+        resources.append(res(history, "global", "fail" if failed else "pass", observed, expected, rtype="Other"))
     return {"resources": resources}
 
 

@@ -340,6 +340,56 @@ def test_5_6_old_drill_fails(tmp_path):
     assert "days ago" in result["resources"][1]["observed"]
 
 
+def _drills(tmp_path, *records):
+    (tmp_path / "drills.json").write_text(json.dumps({"drills": list(records)}))
+
+
+def test_5_6_newest_drill_not_clean_fails_even_after_a_successful_one(tmp_path):
+    ctx = _ctx(tmp_path)
+    _drills(
+        tmp_path,
+        {
+            "drill_id": "drill-ok",
+            "finished_at": "2026-11-01T10:00:00Z",
+            "result": "pass",
+            "success": True,
+            "clean": True,
+        },
+        {
+            "drill_id": "drill-left",
+            "finished_at": "2026-11-10T10:00:00Z",
+            "result": "fail",
+            "success": False,
+            "clean": False,
+        },
+    )
+    result = _run("5.6", estate.strong(), ctx)
+    assert result["status"] == "fail"
+    observed = result["resources"][1]["observed"]
+    assert "drill-left left resources behind" in observed and "dr_drill_cleanup_only=true" in observed
+    assert "last successful drill drill-ok" in observed
+
+
+def test_5_6_successful_drill_that_was_not_clean_does_not_count(tmp_path):
+    ctx = _ctx(tmp_path)
+    _drills(tmp_path, {"drill_id": "drill-x", "finished_at": "2026-11-10T10:00:00Z", "result": "pass", "clean": False})
+    result = _run("5.6", estate.strong(), ctx)
+    assert result["status"] == "fail"
+    assert "none successful" in result["resources"][1]["observed"]
+
+
+def test_5_6_failed_newest_drill_that_cleaned_up_keeps_the_older_success(tmp_path):
+    ctx = _ctx(tmp_path)
+    _drills(
+        tmp_path,
+        {"drill_id": "drill-ok", "finished_at": "2026-11-01T10:00:00Z", "success": True, "clean": True},
+        {"drill_id": "drill-miss", "finished_at": "2026-11-10T10:00:00Z", "success": False, "clean": True},
+    )
+    result = _run("5.6", estate.strong(), ctx)
+    assert result["status"] == "pass", result
+    assert "drill-miss left nothing behind" in result["resources"][1]["observed"]
+
+
 def test_error_in_one_source_marks_only_its_findings():
     data = estate.weak()
     data[("dlm_policies", P)] = RuntimeError("dlm_policies in us-east-1: InternalError: not implemented (HTTP 500)")
