@@ -1,0 +1,77 @@
+"""Strong account passwords (finding 3.1, AWS half): playbooks/remediate/identity.yml on the as-assessed estate.
+
+The as-assessed policy (6 characters, no classes) fails 3.1; check mode sends no mutating call and says what
+it would set; the real run sets the policy of the inventory and 3.1's account resource passes; a second run
+reports no change. A weaker policy in the inventory is refused before any change.
+"""
+
+import json
+
+import pytest
+from playbook import run_playbook
+
+PLAYBOOK = "playbooks/remediate/identity.yml"
+
+
+def audit(sandbox, tmp_path):
+    run = run_playbook(
+        sandbox,
+        "playbooks/audit.yml",
+        extra_vars={"risk_audit_reports_dir": str(tmp_path), "risk_audit_findings": ["3.1"]},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    report = json.loads((tmp_path / "latest" / "audit.json").read_text())
+    finding = {f["id"]: f for f in report["findings"]}["3.1"]
+    return next(r for r in finding["resources"] if r["resource_type"] == "AwsAccount")
+
+
+@pytest.fixture(scope="module")
+def estate(assessed_sandbox):
+    return assessed_sandbox
+
+
+def test_weaker_policy_is_refused_before_any_change(estate):
+    estate.clear_requests()
+    weak = {
+        "minimum_length": 8,
+        "require_symbols": True,
+        "require_numbers": True,
+        "require_uppercase": True,
+        "require_lowercase": True,
+        "reuse_prevention": 24,
+        "max_age_days": 90,
+    }
+    run = run_playbook(estate, PLAYBOOK, extra_vars={"cloudops_password_policy": weak})
+    assert run.returncode != 0
+    failed = run.task("Check cloudops_password_policy")
+    assert failed.get("failed") and '"minimum_length": 8' in failed["msg"], failed
+    assert estate.requests(mutating=True) == []
+
+
+def test_audit_fails_and_check_mode_changes_nothing(estate, tmp_path):
+    account = audit(estate, tmp_path)
+    assert account["status"] == "fail" and "MinimumPasswordLength: 6" in account["observed"], account
+    estate.clear_requests()
+    run = run_playbook(estate, PLAYBOOK, check=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert estate.requests(mutating=True) == []
+    plan = run.task("3.1 | AUDIT | Show the current password policy")
+    assert plan["changed"] is True and "Would set" in plan["msg"][1], plan
+    assert run.task("3.1 | PATCH").get("skipped") is True
+    policy = estate.client("iam").get_account_password_policy()["PasswordPolicy"]
+    assert policy["MinimumPasswordLength"] == 6
+
+
+def test_remediation_sets_the_policy_and_is_idempotent(estate, tmp_path):
+    run = run_playbook(estate, PLAYBOOK)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.task("3.1 | PATCH")["changed"] is True
+    policy = estate.client("iam").get_account_password_policy()["PasswordPolicy"]
+    assert policy["MinimumPasswordLength"] == 14 and policy["PasswordReusePrevention"] == 24
+    assert policy["MaxPasswordAge"] == 90 and policy["AllowUsersToChangePassword"] is True
+    assert all(policy[k] for k in ("RequireSymbols", "RequireNumbers", "RequireUppercaseCharacters"))
+    account = audit(estate, tmp_path)
+    assert account["status"] == "pass", account
+    again = run_playbook(estate, PLAYBOOK)
+    assert again.returncode == 0
+    assert again.stats["localhost"]["changed"] == 0, again.stats
