@@ -82,3 +82,44 @@ def run_playbook(
         except json.JSONDecodeError:
             parsed = None
     return PlaybookRun(done.returncode, done.stdout, done.stderr, parsed)
+
+
+def run_module(
+    sandbox,
+    module: str,
+    args: dict,
+    check: bool = False,
+    diff: bool = False,
+    timeout: int = 300,
+    env: dict | None = None,
+) -> dict:
+    """Run one module on localhost with ``ansible`` as a person would, against the sandbox's endpoint.
+
+    Returns the module's result dict (``failed`` is always present). The process must exit 2 when the
+    module failed and 0 otherwise, so a crash of ansible itself is never read as a module result.
+    """
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
+    environment.update(sandbox.env())
+    environment.update(
+        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        **(env or {}),
+    )
+    command = [str(BIN / "ansible"), "localhost", "-m", module, "-a", json.dumps(args)]
+    if check:
+        command.append("--check")
+    if diff:
+        command.append("--diff")
+    done = subprocess.run(
+        command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    try:
+        output = json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        raise AssertionError(f"ansible printed no JSON (rc {done.returncode}):\n{done.stdout}\n{done.stderr}") from exc
+    result = output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    expected = 2 if result.get("failed") else 0
+    assert done.returncode == expected, f"rc {done.returncode}, expected {expected}:\n{done.stderr}"
+    result.setdefault("failed", False)
+    return result

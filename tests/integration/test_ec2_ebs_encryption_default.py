@@ -7,43 +7,17 @@ honours AWS_ENDPOINT_URL. Results come back through the ansible.posix.json callb
 The sandbox's request log shows which AWS calls a run made.
 """
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from playbook import run_module
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = str(Path(sys.executable).parent / "ansible")
 MODULE = "medcircle.cloudops.ec2_ebs_encryption_default"
 INFO_MODULE = "medcircle.cloudops.ec2_ebs_encryption_default_info"
 REGIONS = ["us-east-1", "us-west-2"]
-
-
-def run_module(sandbox, module, args, check=False, diff=False):
-    """Run one module on localhost; return its result dict (with ``failed`` on failure)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
-    env.update(sandbox.env())
-    env.update(
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-    )
-    command = [ANSIBLE, "localhost", "-m", module, "-a", json.dumps(args)]
-    if check:
-        command.append("--check")
-    if diff:
-        command.append("--diff")
-    proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    try:
-        output = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"ansible printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    result = output["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    assert proc.returncode == (2 if result.get("failed") else 0), proc.stderr
-    return result
 
 
 def mutating(sandbox):

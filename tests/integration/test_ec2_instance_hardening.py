@@ -6,12 +6,11 @@ sandbox's request log shows which AWS calls a run made.
 """
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from playbook import run_module
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = str(Path(sys.executable).parent / "ansible")
@@ -33,30 +32,6 @@ HARDEN = {
     "stop_protection": True,
     "iam_instance_profile": "medcircle-fleet-instance",
 }
-
-
-def run_module(sandbox, args, check=False, diff=False):
-    """Run the module on localhost; return its result dict (with ``failed`` on failure)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
-    env.update(sandbox.env())
-    env.update(
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-    )
-    command = [ANSIBLE, "localhost", "-m", MODULE, "-a", json.dumps(args)]
-    if check:
-        command.append("--check")
-    if diff:
-        command.append("--diff")
-    proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    try:
-        output = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"ansible printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    result = output["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    assert proc.returncode == (2 if result.get("failed") else 0), proc.stderr
-    return result
 
 
 def mutating(sandbox):
@@ -141,7 +116,7 @@ def test_check_mode_real_run_idempotent(clean_sandbox, fleet):
     to_change = [i for i in app if i != fleet["done"]]
 
     # Check mode: a plan for every instance, the diff, and no mutating call.
-    result = run_module(sandbox, HARDEN, check=True, diff=True)
+    result = run_module(sandbox, MODULE, HARDEN, check=True, diff=True)
     assert result["changed"] is True
     assert result["summary"] == {"matched": FLEET_SIZE, "changed": FLEET_SIZE - 1, "unchanged": 1, "skipped": 1}
     assert [i["instance_id"] for i in result["instances"]] == app
@@ -160,7 +135,7 @@ def test_check_mode_real_run_idempotent(clean_sandbox, fleet):
 
     # For real: one call per differing setting per instance, nothing on the compliant or unselected ones.
     sandbox.clear_requests()
-    result = run_module(sandbox, HARDEN)
+    result = run_module(sandbox, MODULE, HARDEN)
     assert result["changed"] is True
     calls = sandbox.requests(mutating=True)
     touched = {json.dumps(c) for c in calls}
@@ -180,7 +155,7 @@ def test_check_mode_real_run_idempotent(clean_sandbox, fleet):
 
     # Again: nothing to change, no mutating call.
     sandbox.clear_requests()
-    result = run_module(sandbox, HARDEN, diff=True)
+    result = run_module(sandbox, MODULE, HARDEN, diff=True)
     assert result["changed"] is False
     assert result["summary"]["changed"] == 0
     assert result["diff"] == {"before": {}, "after": {}}
@@ -188,12 +163,12 @@ def test_check_mode_real_run_idempotent(clean_sandbox, fleet):
 
     # Replacing the old profile: real, then idempotent.
     replace = {**HARDEN, "replace_instance_profile": True}
-    result = run_module(sandbox, replace)
+    result = run_module(sandbox, MODULE, replace)
     assert result["summary"]["changed"] == 1
     assert mutating(sandbox) == ["ReplaceIamInstanceProfileAssociation"]
     assert settings(sandbox, fleet["old_profile"])["iam_instance_profile"] == "medcircle-fleet-instance"
     sandbox.clear_requests()
-    assert run_module(sandbox, replace)["changed"] is False
+    assert run_module(sandbox, MODULE, replace)["changed"] is False
     assert mutating(sandbox) == []
 
 
@@ -218,7 +193,7 @@ def test_bad_input_fails_before_any_change(clean_sandbox, fleet):
     sandbox = clean_sandbox
     for args, message in BAD_INPUT:
         args = json.loads(json.dumps(args).replace("__APP__", fleet["app"][1]))
-        result = run_module(sandbox, args)
+        result = run_module(sandbox, MODULE, args)
         assert result["failed"] is True
         assert result["msg"].startswith(message), result["msg"]
         assert mutating(sandbox) == []
@@ -234,7 +209,7 @@ def test_throttling_and_server_errors_reach_the_same_end_state(clean_sandbox, fl
             {"service": "iam", "throttle_rate": 0.1, "error_rate": 0.02, "seed": 9},
         ]
     )
-    result = run_module(sandbox, {**HARDEN, "replace_instance_profile": True})
+    result = run_module(sandbox, MODULE, {**HARDEN, "replace_instance_profile": True})
     assert result.get("failed") is not True, result.get("msg")
     assert result["summary"]["changed"] == FLEET_SIZE - 1
     injected = sandbox.requests(fault=True)
@@ -243,5 +218,5 @@ def test_throttling_and_server_errors_reach_the_same_end_state(clean_sandbox, fl
     for instance_id in fleet["app"]:
         assert settings(sandbox, instance_id) == HARDENED
     sandbox.clear_requests()
-    assert run_module(sandbox, {**HARDEN, "replace_instance_profile": True})["changed"] is False
+    assert run_module(sandbox, MODULE, {**HARDEN, "replace_instance_profile": True})["changed"] is False
     assert mutating(sandbox) == []

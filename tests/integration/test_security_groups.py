@@ -7,13 +7,11 @@ a bad allow-list fails before any mutating call and names the variable.
 """
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from playbook import run_playbook
+from playbook import run_module, run_playbook
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = str(Path(sys.executable).parent / "ansible")
@@ -131,19 +129,6 @@ def sandbox_default_group(sandbox):
     )["SecurityGroups"][0]
 
 
-def run_module(sandbox, args):
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
-    env.update(sandbox.env())
-    env.update(
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-    )
-    command = [ANSIBLE, "localhost", "-m", "medcircle.cloudops.ec2_security_group_unused_info", "-a", json.dumps(args)]
-    proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-
-
 def test_unused_info_on_the_sandbox(sandbox):
     """On an estate built here: used by an instance, by an RDS instance, only referenced, and unused."""
     sandbox.reset("empty")
@@ -171,7 +156,7 @@ def test_unused_info_on_the_sandbox(sandbox):
     )  # fmt: skip
     sandbox.clear_requests()
 
-    result = run_module(sandbox, {"vpc_ids": [vpc]})
+    result = run_module(sandbox, "medcircle.cloudops.ec2_security_group_unused_info", {"vpc_ids": [vpc]})
     assert result["changed"] is False
     by_name = {g["group_name"]: g for g in result["security_groups"]}
     assert by_name["web"]["in_use"] and by_name["db"]["in_use"]
@@ -180,8 +165,10 @@ def test_unused_info_on_the_sandbox(sandbox):
     assert by_name["spare"]["referenced_by"] == []
     assert sandbox.requests(mutating=True) == []
 
-    without_rds = run_module(sandbox, {"vpc_ids": [vpc], "check_rds": False})
+    without_rds = run_module(
+        sandbox, "medcircle.cloudops.ec2_security_group_unused_info", {"vpc_ids": [vpc], "check_rds": False}
+    )
     assert "db" in [g["group_name"] for g in without_rds["unused"]]
 
-    bad = run_module(sandbox, {"vpc_ids": ["subnet-1234"]})
+    bad = run_module(sandbox, "medcircle.cloudops.ec2_security_group_unused_info", {"vpc_ids": ["subnet-1234"]})
     assert bad["failed"] and "vpc_ids subnet-1234 is not a VPC id" in bad["msg"]

@@ -7,11 +7,11 @@ runs the document in a real Debian root (chroot), so exit codes, output and upgr
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from playbook import run_module as _run_module
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = str(Path(sys.executable).parent / "ansible")
@@ -25,24 +25,8 @@ TRUST = {
 
 
 def run_module(sandbox, module, args, check=False):
-    """Run one module on localhost with the sandbox's environment; return its result dict."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
-    env.update(sandbox.env())
-    env.update(
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-    )
-    command = [ANSIBLE, "localhost", "-m", module, "-a", json.dumps(args)] + (["--check"] if check else [])
-    proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
-    try:
-        output = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"ansible printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    result = output["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    assert proc.returncode == (2 if result.get("failed") else 0), proc.stderr
-    result.setdefault("failed", False)
-    return result
+    """Run one module; Run Command on real roots can take minutes, hence the longer timeout."""
+    return _run_module(sandbox, module, args, check=check, timeout=900)
 
 
 def _profile(sandbox, name="ssm-core"):

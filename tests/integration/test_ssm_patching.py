@@ -6,13 +6,11 @@ which AWS calls a run made: check mode and idempotent runs must make no mutating
 fail before any call that changes AWS.
 """
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from playbook import run_module
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = str(Path(sys.executable).parent / "ansible")
@@ -20,30 +18,6 @@ BASELINE = "medcircle.cloudops.ssm_patch_baseline"
 BASELINE_INFO = "medcircle.cloudops.ssm_patch_baseline_info"
 WINDOW = "medcircle.cloudops.ssm_maintenance_window"
 WINDOW_INFO = "medcircle.cloudops.ssm_maintenance_window_info"
-
-
-def run_module(sandbox, module, args, check=False, diff=False):
-    """Run one module on localhost; return its result dict (with ``failed`` on failure)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
-    env.update(sandbox.env())
-    env.update(
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-    )
-    command = [ANSIBLE, "localhost", "-m", module, "-a", json.dumps(args)]
-    if check:
-        command.append("--check")
-    if diff:
-        command.append("--diff")
-    proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    try:
-        output = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"ansible printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    result = output["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    assert proc.returncode == (2 if result.get("failed") else 0), proc.stderr
-    return result
 
 
 def mutating(sandbox):
