@@ -152,10 +152,20 @@ def read_state(client, request):
         )
     group = mine[0] if mine else None
     lists = {}
+    managed = {}
     for item in _paginate(client, "list_firewall_domain_lists", "FirewallDomainLists"):
         if item.get("ManagedOwnerName"):
-            continue  # AWS managed lists cannot be changed; a rule may still name them
+            managed[item["Name"]] = item  # AWS managed lists cannot be changed; a rule may still name them
+            continue
         lists.setdefault(item["Name"], []).append(item)
+    for list_name in request["domain_lists"]:
+        if list_name in managed and list_name not in lists:
+            raise ParameterError(
+                "domain_lists",
+                list_name,
+                "is an AWS managed domain list, which cannot be changed",
+                "name it in rules only",
+            )
     for list_name, found in lists.items():
         if len(found) > 1 and list_name in request["domain_lists"]:
             raise ParameterError(
@@ -163,7 +173,14 @@ def read_state(client, request):
                 list_name,
                 "names %d domain lists (%s)" % (len(found), ", ".join(f["Id"] for f in found)),
             )
-    state = {"group": group, "rules": [], "associations": [], "lists": {k: v[0] for k, v in lists.items()}, "tags": {}}
+    state = {
+        "group": group,
+        "rules": [],
+        "associations": [],
+        "lists": {k: v[0] for k, v in lists.items()},
+        "managed": managed,
+        "tags": {},
+    }
     state["domains"] = {}
     for list_name in request["domain_lists"]:
         item = state["lists"].get(list_name)
@@ -214,7 +231,8 @@ def plan(state, request, desired_state, purge_rules, purge_associations, tags, p
         "tags_remove": [],
     }
     group = state["group"]
-    id_by_list = {name: item["Id"] for name, item in state["lists"].items()}
+    id_by_list = {name: item["Id"] for name, item in state.get("managed", {}).items()}
+    id_by_list.update({name: item["Id"] for name, item in state["lists"].items()})
     name_by_list_id = {v: k for k, v in id_by_list.items()}
     if desired_state == "absent":
         if group:
@@ -222,7 +240,7 @@ def plan(state, request, desired_state, purge_rules, purge_associations, tags, p
             steps["delete_rules"] = list(state["rules"])
             steps["delete_group"] = True
         for list_name in request["domain_lists"]:
-            if list_name in id_by_list:
+            if list_name in state["lists"]:
                 steps["delete_lists"].append(state["lists"][list_name])
         return steps
     for list_name, domains in request["domain_lists"].items():
@@ -355,7 +373,8 @@ def apply(client, state, request, steps, tags, wait, wait_timeout):
     """Carry out the plan; returns the ids of what was created."""
     delay = 5
     attempts = max(1, int(wait_timeout // delay))
-    list_ids = {name: item["Id"] for name, item in state["lists"].items()}
+    list_ids = {name: item["Id"] for name, item in state.get("managed", {}).items()}
+    list_ids.update({name: item["Id"] for name, item in state["lists"].items()})
     tag_list = ansible_dict_to_boto3_tag_list(tags) if tags else []
     # removals first: associations, rules, group, lists
     for assoc in steps["disassociate"]:
@@ -448,7 +467,7 @@ def apply(client, state, request, steps, tags, wait, wait_timeout):
 def summarise(state, request):
     """The module's result for a state read from AWS."""
     group = state["group"]
-    names = {item["Id"]: name for name, item in state["lists"].items()}
+    names = {item["Id"]: name for name, item in list(state.get("managed", {}).items()) + list(state["lists"].items())}
     return {
         "rule_group": {
             "id": group["Id"],
