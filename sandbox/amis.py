@@ -8,6 +8,9 @@ as-assessed estate among them) and the current Amazon Linux 2 and 2023 images
 that the public SSM parameters point at, in the primary and the DR region.
 The list is built from the installed moto's own data, so it never goes stale
 against it, and handed to moto through MOTO_AMIS_PATH before moto loads.
+In every other region moto knows, the image that region's public parameter
+/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 names is
+offered too, so the image path finds its image wherever it runs.
 """
 
 import gzip
@@ -18,10 +21,11 @@ from importlib import resources
 from sandbox import CACHE_DIR
 
 LATEST_REGIONS = ("us-east-1", "us-west-2")
+AL2023_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
 
-def _load(relative: str):
-    base = resources.files("moto") / "ec2" / "resources"
+def _load(relative: str, service: str = "ec2"):
+    base = resources.files("moto") / service / "resources"
     path = base / relative
     if not path.is_file():
         path = base / (relative + ".gz")
@@ -34,6 +38,19 @@ def build() -> list[dict]:
     for region in LATEST_REGIONS:
         for image in _load(f"latest_amis/{region}.json"):
             images.setdefault(image["ami_id"], image)
+    latest = resources.files("moto") / "ec2" / "resources" / "latest_amis"
+    for entry in sorted(latest.iterdir(), key=lambda path: path.name):
+        region = entry.name.split(".", 1)[0]
+        if region in LATEST_REGIONS:
+            continue
+        try:
+            parameters = _load(f"ami-amazon-linux-latest/{region}.json", service="ssm")
+        except FileNotFoundError:
+            continue
+        wanted = {p["Value"] for p in parameters if p.get("Name") == AL2023_PARAMETER}
+        for image in _load(f"latest_amis/{region}.json"):
+            if image["ami_id"] in wanted:
+                images.setdefault(image["ami_id"], image)
     return list(images.values())
 
 

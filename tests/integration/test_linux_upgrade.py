@@ -167,8 +167,9 @@ def test_bad_scope_stops_before_any_change(assessed_sandbox, tmp_path):
     assert "linux_upgrade_scope" in json.dumps(failure)
 
 
-# The image path. The sandbox records an instance refresh as AWS reports it after the start (Pending) and
-# does not replace the instances (sandbox/additions/autoscaling_instance_refresh.py).
+# The image path on the hardened estate (already on Amazon Linux 2023, an older build): the sandbox runs the
+# instance refresh as AWS does (sandbox/additions/autoscaling_instance_refresh.py) and the role waits for it.
+# The as-assessed path (Amazon Linux 2 -> 2023, audit 3.7 before and after) is test_linux_upgrade_image.py.
 IMAGE_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
 
@@ -205,6 +206,7 @@ def test_image_path_adds_the_latest_image_and_starts_one_refresh(hardened_sandbo
     extra = {
         "linux_upgrade_mode": "image",
         "linux_upgrade_reports_dir": str(tmp_path),
+        "linux_upgrade_image_poll_interval": 1,
     }
 
     check = run_playbook(hardened_sandbox, PLAYBOOK, extra_vars=extra, check=True)
@@ -227,11 +229,20 @@ def test_image_path_adds_the_latest_image_and_starts_one_refresh(hardened_sandbo
     shown = "\n".join(run.task("Show the image path")["msg"])
     refreshes = _refreshes(hardened_sandbox)
     assert len(refreshes) == 1
-    assert refreshes[0]["Status"] == "Pending"
+    assert refreshes[0]["Status"] == "Successful"
     assert refreshes[0]["Preferences"]["MinHealthyPercentage"] == 90
     assert refreshes[0]["Preferences"]["SkipMatching"] is True
     assert latest in shown and refreshes[0]["InstanceRefreshId"] in shown
-    # the group's instances still run the old image: the report lists them, supported (AL2023) either way
+    assert f"refresh {refreshes[0]['InstanceRefreshId']}: Successful" in shown
+    # the group's instances were replaced and run the latest image
+    ec2 = hardened_sandbox.client("ec2")
+    reservations = ec2.describe_instances(
+        Filters=[
+            {"Name": "tag:aws:autoscaling:groupName", "Values": ["medcircle-app-asg"]},
+            {"Name": "instance-state-name", "Values": ["running"]},
+        ]
+    )["Reservations"]
+    assert {i["ImageId"] for r in reservations for i in r["Instances"]} == {latest}
     report = json.loads((tmp_path / "linux-eol.json").read_text())
     assert report["summary"]["end_of_life"] == 0
 
@@ -239,6 +250,7 @@ def test_image_path_adds_the_latest_image_and_starts_one_refresh(hardened_sandbo
     assert again.returncode == 0, _failed(again)
     assert again.task("Add a launch template version with the latest image").get("skipped") is True
     assert again.task("Start a rolling instance refresh onto the new image").get("skipped") is True
-    assert "a refresh is already in progress" in "\n".join(again.task("Show the image path")["msg"])
+    assert "no refresh needed" in "\n".join(again.task("Show the image path")["msg"])
+    assert again.stats["localhost"]["changed"] == 0, again.stats
     assert _template(hardened_sandbox)[0]["LatestVersionNumber"] == before_version + 1
     assert len(_refreshes(hardened_sandbox)) == 1
