@@ -141,7 +141,7 @@ def _example_cancel(client):
 def _desired_template(refresh: dict, group, ec2):
     """(launch template, version object) the replacements launch from, or (None, None) for a launch config."""
     spec = (refresh.get("DesiredConfiguration") or {}).get("LaunchTemplate")
-    if spec:
+    if spec and not refresh.get("_rollback"):  # a rollback launches from the group's own, unchanged settings
         template = (
             ec2.get_launch_template(spec["LaunchTemplateId"])
             if spec.get("LaunchTemplateId")
@@ -365,6 +365,13 @@ def _finish(refresh: dict, status: str, reason: str | None = None) -> None:
 
 
 def _progress(refresh: dict) -> None:
+    if refresh.get("_rollback"):  # PercentageComplete goes back down to zero as the replacements are undone
+        undone, total = len(refresh["_done"]), refresh["_total"]
+        details = refresh["RollbackDetails"]
+        refresh["PercentageComplete"] = (
+            0 if total == 0 else int(details["PercentageCompleteOnRollback"] * (total - undone) / total)
+        )
+        return
     total, done = refresh["_total"], len(refresh["_done"])
     refresh["PercentageComplete"] = 100 if total == 0 else int(100 * done / total)
     refresh["InstancesToUpdate"] = total - done
@@ -377,6 +384,9 @@ def _progress(refresh: dict) -> None:
 
 
 def _complete(refresh: dict, group) -> None:
+    if refresh.get("_rollback"):
+        _finish(refresh, "RollbackSuccessful", refresh["RollbackDetails"].get("RollbackReason"))
+        return
     if int(refresh["Preferences"].get("BakeTime") or 0) > 0 and refresh["_phase"] != "baking":
         refresh["Status"], refresh["_phase"] = "Baking", "baking"
         refresh["StatusReason"] = "Waiting for the bake time to end before completing the instance refresh."
@@ -401,7 +411,7 @@ def _step(refresh: dict) -> None:
             _progress(refresh)
         _finish(refresh, "Cancelled", "The instance refresh was cancelled.")
         return
-    if phase == "pending":
+    if phase == "pending" and not refresh.get("_rollback"):
         _plan(refresh)
         refresh["Status"] = "InProgress"
         _progress(refresh)
@@ -460,7 +470,13 @@ def _step(refresh: dict) -> None:
             new = _launch(refresh, group, autoscaling, ec2, old)
         except _LaunchFailed as failure:
             _sync_targets(autoscaling, group)
-            _finish(refresh, "Failed", f"{failure} {len(refresh['_done'])} instance(s) were replaced before this.")
+            reason = f"{failure} {len(refresh['_done'])} instance(s) were replaced before this."
+            if refresh["Preferences"].get("AutoRollback") and not refresh.get("_rollback"):
+                _start_rollback(refresh, group, reason)
+            elif refresh.get("_rollback"):
+                _finish(refresh, "RollbackFailed", reason)
+            else:
+                _finish(refresh, "Failed", reason)
             return
         _terminate(refresh, group, autoscaling, old_id)
         refresh["_replaced"].append({"old": old_id, "new": new.id})
@@ -625,6 +641,62 @@ def cancel_instance_refresh(ctx):
                     refresh["Status"] = "Cancelling"
                     refresh["StatusReason"] = "Cancelling the instance refresh."
                 return {"InstanceRefreshId": refresh["InstanceRefreshId"]}
+    raise AdditionError("ActiveInstanceRefreshNotFound", f"No in progress or pending Instance Refresh found for {name}")
+
+
+def _start_rollback(refresh: dict, group, reason: str) -> None:
+    """Undo a refresh: replace the instances it launched with instances of the group's own settings."""
+    launched = {pair["new"] for pair in refresh["_replaced"]}
+    current = {s.instance.id for s in group.instance_states}
+    refresh["RollbackDetails"] = {
+        "RollbackReason": reason,
+        "RollbackStartTime": _now(),
+        "PercentageCompleteOnRollback": refresh["PercentageComplete"],
+        "InstancesToUpdateOnRollback": refresh["InstancesToUpdate"],
+    }
+    refresh["_rollback"] = True
+    refresh["_todo"] = sorted(launched & current)
+    refresh["_total"], refresh["_done"], refresh["_batch"] = len(refresh["_todo"]), [], []
+    refresh["Status"], refresh["StatusReason"], refresh["_phase"] = "RollbackInProgress", reason, "launch"
+
+
+def _example_rollback(client):
+    _example_group(client, "sandbox-example-refresh-rollback")
+    autoscaling = client("autoscaling")
+    autoscaling.update_auto_scaling_group(
+        AutoScalingGroupName="sandbox-example-refresh-rollback",
+        LaunchTemplate={"LaunchTemplateName": "sandbox-example-refresh-rollback", "Version": "1"},
+    )
+    autoscaling.start_instance_refresh(
+        AutoScalingGroupName="sandbox-example-refresh-rollback",
+        DesiredConfiguration={
+            "LaunchTemplate": {"LaunchTemplateName": "sandbox-example-refresh-rollback", "Version": "1"}
+        },
+    )
+    return {"AutoScalingGroupName": "sandbox-example-refresh-rollback"}
+
+
+@addition("autoscaling", "RollbackInstanceRefresh", example=_example_rollback)
+def rollback_instance_refresh(ctx):
+    """AWS rolls back only a refresh with a desired configuration, on a group that does not launch from the
+    template's $Latest or $Default version: otherwise the refresh is irreversible."""
+    name, group = _group(ctx)
+    with _lock:
+        for refresh in _REFRESHES.get((ctx.account_id, ctx.region, name), []):
+            _advance(refresh)
+            if refresh["Status"] not in ("Pending", "InProgress", "Baking"):
+                continue
+            desired = (refresh.get("DesiredConfiguration") or {}).get("LaunchTemplate")
+            version = str(getattr(group, "provided_launch_template_version", None) or "$Default")
+            if not desired or version.lower() in ("$latest", "$default"):
+                raise AdditionError(
+                    "IrreversibleInstanceRefresh",
+                    "The request failed because a desired configuration was not found or an incompatible launch "
+                    "template (uses a Systems Manager parameter instead of an AMI ID) or launch template version "
+                    "($Latest or $Default) is present on the Auto Scaling group.",
+                )
+            _start_rollback(refresh, group, "Rollback requested by the user.")
+            return {"InstanceRefreshId": refresh["InstanceRefreshId"]}
     raise AdditionError("ActiveInstanceRefreshNotFound", f"No in progress or pending Instance Refresh found for {name}")
 
 

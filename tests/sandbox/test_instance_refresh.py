@@ -17,7 +17,7 @@ TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
-DONE = ("Successful", "Failed", "Cancelled")
+DONE = ("Successful", "Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed")
 
 
 def _images(sb):
@@ -286,3 +286,43 @@ def test_the_al2023_parameter_names_an_image_of_every_region(sandbox):
         image = sandbox.client("ssm", region).get_parameter(Name=AL2023_PARAMETER)["Parameter"]["Value"]
         found = sandbox.client("ec2", region).describe_images(ImageIds=[image])["Images"]
         assert [i["Name"].startswith("al2023-ami-") for i in found] == [True], (region, image)
+
+
+def test_rollback_undoes_a_refresh_with_a_desired_configuration_only(clean_sandbox):
+    sb = clean_sandbox
+    estate = _estate(sb, 2)
+    autoscaling = sb.client("autoscaling")
+    # on $Latest (the group of the image path) AWS cannot roll back
+    _step(sb, 2.0)
+    autoscaling.start_instance_refresh(AutoScalingGroupName=GROUP)
+    with pytest.raises(ClientError, match="IrreversibleInstanceRefresh"):
+        autoscaling.rollback_instance_refresh(AutoScalingGroupName=GROUP)
+    autoscaling.cancel_instance_refresh(AutoScalingGroupName=GROUP)
+    _watch(sb)
+    # on a pinned version with a desired configuration it can: the replacements are undone
+    autoscaling.update_auto_scaling_group(
+        AutoScalingGroupName=GROUP, LaunchTemplate={"LaunchTemplateName": TEMPLATE, "Version": "1"}
+    )
+    _step(sb, 0.5)
+    autoscaling.start_instance_refresh(
+        AutoScalingGroupName=GROUP,
+        DesiredConfiguration={"LaunchTemplate": {"LaunchTemplateName": TEMPLATE, "Version": "2"}},
+        Preferences={"MinHealthyPercentage": 50},
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        refresh = autoscaling.describe_instance_refreshes(AutoScalingGroupName=GROUP)["InstanceRefreshes"][0]
+        if refresh["PercentageComplete"] >= 50:
+            break
+        time.sleep(0.05)
+    assert refresh["Status"] == "InProgress", refresh
+    autoscaling.rollback_instance_refresh(AutoScalingGroupName=GROUP)
+    _states, final = _watch(sb)
+    assert final["Status"] == "RollbackSuccessful", final
+    assert final["RollbackDetails"]["PercentageCompleteOnRollback"] >= 50
+    assert final["PercentageComplete"] == 0
+    members = [m["InstanceId"] for m in _members(sb)]
+    assert len(members) == 2
+    assert {i["ImageId"] for i in _instances(sb, members).values()} == {estate["old"]}
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[GROUP])["AutoScalingGroups"][0]
+    assert group["LaunchTemplate"]["Version"] == "1"
