@@ -55,6 +55,8 @@ HEALTH_CHECKS = {
     "s3": ("readable",),
     "dns": ("failover_records",),
 }
+# The production inventory marks what must be filled in before the first run with this.
+PLACEHOLDER = "CHANGE-ME"
 DRILL_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,39}$")
 
 
@@ -87,7 +89,7 @@ def _error_code(error):
 
 
 DR_SERVICES = ("ec2", "rds", "ssm", "s3", "route53", "backup")
-PRIMARY_SERVICES = ("ec2", "rds")
+PRIMARY_SERVICES = ("ec2", "rds", "s3")
 
 
 def client_factory(module, primary_region, dr_region, dr_services=DR_SERVICES, primary_services=PRIMARY_SERVICES):
@@ -136,6 +138,11 @@ def validate_plan(systems, primary_region, dr_region, only=None):
         if name in names:
             raise ParameterError(where + ".name", name, "is listed twice", "each system once")
         names.add(name)
+        for key, value in sorted(system.items()):
+            if isinstance(value, str) and PLACEHOLDER in value:
+                raise ParameterError(
+                    "%s.%s" % (where, key), value, "is a placeholder to fill in", "the real value (see its comment)"
+                )
         kind = system.get("kind")
         if kind not in KINDS:
             raise ParameterError(where + ".kind", kind, "is not a known kind of system", ", ".join(KINDS))
@@ -314,7 +321,24 @@ def _rds_source(system, ids, clients, dr_region):
     return None
 
 
+def _replicated(item, copy):
+    """The DR bucket's object ``copy`` holds the source object ``item``: same size, and the same ETag or a copy
+    written no earlier than the source (a replica of an older version of the key was written before it)."""
+    if copy is None or copy.get("Size") != item.get("Size"):
+        return False
+    if item.get("ETag") and item.get("ETag") == copy.get("ETag"):
+        return True
+    return _as_time(copy["LastModified"]) >= _as_time(item["LastModified"])
+
+
 def _s3_source(system, clients, dr_region, primary_region):
+    """The replicated bucket in the DR region, and the recovery point it gives.
+
+    The recovery point is the newest write of the source bucket that the DR bucket holds; the RPO is how far it
+    lags the source's newest write (0 when the newest write is replicated). When the source bucket cannot be read
+    (the primary region does not answer), the RPO is the age of the DR bucket's newest object at the drill start,
+    an upper bound.
+    """
     s3 = clients("s3", dr_region)
     bucket = system["dr_resource"]
     try:
@@ -324,7 +348,7 @@ def _s3_source(system, clients, dr_region, primary_region):
             return None
         raise
     newest = _newest(objects, "LastModified")
-    return {
+    source = {
         "type": "s3_bucket",
         "id": bucket,
         "created": _iso(_as_time(newest["LastModified"])) if newest else None,
@@ -332,6 +356,37 @@ def _s3_source(system, clients, dr_region, primary_region):
         "objects": len(objects),
         "detail": "bucket %s (%d objects)" % (bucket, len(objects)),
     }
+    try:
+        originals = _paginate(clients("s3", primary_region), "list_objects_v2", "Contents", Bucket=system["resource"])
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        source["rpo_basis"] = "source bucket %s not readable (%s): age of the newest replicated object" % (
+            system["resource"],
+            _error_code(error) or type(error).__name__,
+        )
+        return source
+    copies = {o["Key"]: o for o in objects}
+    latest = _newest(originals, "LastModified")
+    held = _newest([o for o in originals if _replicated(o, copies.get(o["Key"]))], "LastModified")
+    missing = sum(1 for o in originals if not _replicated(o, copies.get(o["Key"])))
+    source["source_newest_write"] = _iso(_as_time(latest["LastModified"])) if latest else None
+    source["missing"] = missing
+    if latest is None:
+        source["rpo_seconds"] = 0.0
+        source["rpo_basis"] = "source bucket %s is empty" % system["resource"]
+    elif held is None:
+        source["rpo_seconds"] = None
+        source["rpo_basis"] = "none of the %d objects of %s is in %s" % (len(originals), system["resource"], bucket)
+    else:
+        lag = (_as_time(latest["LastModified"]) - _as_time(held["LastModified"])).total_seconds()
+        source["created"] = _iso(_as_time(held["LastModified"]))
+        source["rpo_seconds"] = round(max(lag, 0.0), 1)
+        source["rpo_basis"] = "newest replicated write %s vs the source's newest write %s (%d not replicated)" % (
+            source["created"],
+            source["source_newest_write"],
+            missing,
+        )
+    source["detail"] = "bucket %s (%d objects, %d of the source's not replicated)" % (bucket, len(objects), missing)
+    return source
 
 
 def _backup_source(system, ids, clients, dr_region, vault):
@@ -659,7 +714,9 @@ class SystemDrill:
         seconds = round(self.verified_at - self.started_at, 3) if self.verified_at else None
         created = _as_time(self.source.get("created")) if self.source else None
         rpo_seconds = None
-        if created is not None:
+        if self.source and "rpo_seconds" in self.source:  # s3: the replica's lag behind the source's newest write
+            rpo_seconds = self.source["rpo_seconds"]
+        elif created is not None:
             rpo_seconds = round(max((self.ctx["started"] - created).total_seconds(), 0), 1)
         elif self.system["kind"] == "dns":
             rpo_seconds = 0

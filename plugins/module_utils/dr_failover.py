@@ -7,7 +7,8 @@
 
 failover (the primary region may not answer at all; only the DR region and Route 53 are called):
   1. promote each database's cross-region read replica in the DR region;
-  2. launch each EC2 system in the DR region from its newest AMI copy (tag ``cloudops:failover-of``);
+  2. launch each EC2 system in the DR region from its newest AMI copy through the system's launch template there
+     (role dr_site writes it; a new version carries the copy's image id), tagged ``cloudops:failover-of``;
   3. switch the Route 53 failover records: the DR site's record becomes PRIMARY, the primary site's SECONDARY;
   4. verify (databases available and standalone, instances running, the PRIMARY record points at the DR site).
 failback (the primary region answers again):
@@ -132,6 +133,57 @@ class Runbook:
         )
         return [i for r in found for i in r.get("Instances", [])]
 
+    def _template(self, system):
+        """The system's launch template in the DR region (role dr_site writes it) and its latest version."""
+        ec2 = self.clients("ec2", self.dr)
+        name = system.get("launch_template") or system["resource"] + "-lt"
+        try:
+            found = ec2.describe_launch_template_versions(
+                LaunchTemplateName=name, Versions=["$Latest"], aws_retry=True
+            ).get("LaunchTemplateVersions", [])
+        except botocore.exceptions.ClientError as error:
+            if "NotFound" not in _error_code(error):
+                raise
+            found = []
+        if not found:
+            raise RuntimeError(
+                "no launch template %s in %s to launch %s through (systems entry %s, key launch_template): "
+                "provision the DR site first (playbooks/remediate/dr.yml, role dr_site)"
+                % (name, self.dr, system["resource"], system["name"])
+            )
+        return name, found[0]
+
+    def _template_version(self, system, name, latest, source):
+        """The template version that launches the newest AMI copy: the latest one when it already has it, else a
+        new version made from the latest (hardening kept) with the copy's image id and root device name."""
+        ec2 = self.clients("ec2", self.dr)
+        data = latest.get("LaunchTemplateData") or {}
+        if data.get("ImageId") == source["id"]:
+            return latest["VersionNumber"], False
+        changes = {"ImageId": source["id"]}
+        image = ec2.describe_images(ImageIds=[source["id"]], aws_retry=True)["Images"][0]
+        mappings = data.get("BlockDeviceMappings") or []
+        root = image.get("RootDeviceName")
+        if root and mappings and mappings[0].get("Ebs"):
+            # the template's first volume is the copy's root volume: its device name, and its size when the
+            # template leaves it to the image (the size of the copy's root snapshot)
+            first = dict(mappings[0], DeviceName=root, Ebs=dict(mappings[0]["Ebs"]))
+            image_root = next((m for m in image.get("BlockDeviceMappings", []) if m.get("DeviceName") == root), {})
+            size = (image_root.get("Ebs") or {}).get("VolumeSize")
+            if size and not first["Ebs"].get("VolumeSize"):
+                first["Ebs"]["VolumeSize"] = size
+            if first != mappings[0]:
+                changes["BlockDeviceMappings"] = [first, *mappings[1:]]
+        created = ec2.create_launch_template_version(
+            LaunchTemplateName=name,
+            SourceVersion=str(latest["VersionNumber"]),
+            VersionDescription="medcircle.cloudops failover of %s: %s" % (system["name"], source["id"]),
+            LaunchTemplateData=changes,
+            ClientToken=("failover-%s-%s" % (name, source["id"]))[:64],
+            aws_retry=True,
+        )
+        return created["LaunchTemplateVersion"]["VersionNumber"], True
+
     def launch(self, system, network):
         ec2 = self.clients("ec2", self.dr)
 
@@ -142,19 +194,30 @@ class Runbook:
             source = _ec2_source(system, {system["resource"]}, self.clients, self.dr)
             if not source:
                 raise RuntimeError("no AMI copy of %s in %s to launch from" % (system["name"], self.dr))
+            name, latest = self._template(system)
+            data = latest.get("LaunchTemplateData") or {}
             if self.check_mode:
-                return True, "would launch %s from %s" % (system["resource"], source["id"])
+                how = (
+                    "version %s" % latest["VersionNumber"]
+                    if data.get("ImageId") == source["id"]
+                    else "a new version with it"
+                )
+                return True, "would launch %s from %s through the launch template %s (%s)" % (
+                    system["resource"],
+                    source["id"],
+                    name,
+                    how,
+                )
+            version, added = self._template_version(system, name, latest, source)
             tags = [
                 {"Key": "Name", "Value": system["resource"]},
                 {"Key": FAILOVER_TAG, "Value": system["name"]},
                 {"Key": "cloudops:system", "Value": system["name"]},
             ]
             params = {
-                "ImageId": source["id"],
-                "InstanceType": system.get("instance_type") or "t3.micro",
+                "LaunchTemplate": {"LaunchTemplateName": name, "Version": str(version)},
                 "MinCount": 1,
                 "MaxCount": 1,
-                "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
                 "TagSpecifications": [
                     {"ResourceType": "instance", "Tags": tags},
                     {"ResourceType": "volume", "Tags": tags},
@@ -163,12 +226,28 @@ class Runbook:
             }
             if network.get("subnet_id"):
                 params["SubnetId"] = network["subnet_id"]
-            if network.get("security_group_id"):
+            if network.get("security_group_id") and not data.get("SecurityGroupIds"):
                 params["SecurityGroupIds"] = [network["security_group_id"]]
-            if system.get("instance_profile"):
-                params["IamInstanceProfile"] = {"Name": system["instance_profile"]}
+            # The template's hardening, repeated on the request: the instance gets IMDSv2 and its profile even if
+            # the template were edited to drop them, and the launch fails when the profile does not exist.
+            options = data.get("MetadataOptions") or {}
+            hardening = {
+                k: options[k] for k in ("HttpTokens", "HttpEndpoint", "HttpPutResponseHopLimit") if k in options
+            }
+            params["MetadataOptions"] = dict({"HttpTokens": "required", "HttpEndpoint": "enabled"}, **hardening)
+            profile = data.get("IamInstanceProfile") or {}
+            if profile.get("Arn") or profile.get("Name"):
+                params["IamInstanceProfile"] = (
+                    {"Arn": profile["Arn"]} if profile.get("Arn") else {"Name": profile["Name"]}
+                )
             instance = ec2.run_instances(aws_retry=True, **params)["Instances"][0]
-            return True, "launched %s from %s" % (instance["InstanceId"], source["id"])
+            return True, "launched %s from %s through the launch template %s version %s%s" % (
+                instance["InstanceId"],
+                source["id"],
+                name,
+                version,
+                " (new version)" if added else "",
+            )
 
         self.step(system["name"], "launch in DR region", run)
         if not self.check_mode:

@@ -22,6 +22,10 @@ description:
     C(rds) the newest available DB snapshot of the database in the DR region, else a drill snapshot
     of the cross-region read replica (the replica itself is never changed); C(s3) the replicated
     bucket (C(dr_resource) of the system) read back; C(dns) the PRIMARY/SECONDARY failover records checked.
+  - The recovery point of an C(s3) system is the newest write of the source bucket that the replicated bucket
+    holds (same key and size, same ETag or a copy written no earlier); its RPO is how far that lags the source's
+    newest write (0 when the newest write is replicated). When the source bucket cannot be read, the RPO is the
+    age of the replicated bucket's newest object at the drill start.
     With O(backup_vault_name), a newer AWS Backup recovery point in that DR vault wins.
   - Never makes a mutating call in the primary region and never changes or deletes a resource that
     does not carry the drill id. Closes the testing part of finding C(5.6).
@@ -113,7 +117,7 @@ notes:
     C(rds:RestoreDBInstanceFromDBSnapshot), C(rds:DeleteDBInstance), C(rds:DeleteDBSnapshot), C(rds:AddTagsToResource),
     C(ssm:DescribeInstanceInformation), C(s3:ListBucket), C(s3:GetObject), C(route53:ListHostedZones),
     C(route53:ListResourceRecordSets), C(backup:ListRecoveryPointsByBackupVault); in the primary region
-    C(ec2:DescribeInstances), C(ec2:DescribeVolumes), C(rds:DescribeDBInstances)."
+    C(ec2:DescribeInstances), C(ec2:DescribeVolumes), C(rds:DescribeDBInstances), C(s3:ListBucket)."
 seealso:
   - module: medcircle.cloudops.dr_cleanup
 extends_documentation_fragment:

@@ -11,7 +11,9 @@ version_added: 0.1.0
 short_description: Fail the estate over to the DR region, or back to the primary region
 description:
   - O(state=failover) promotes each database's cross-region read replica in the DR region, launches each EC2
-    system in the DR region from its newest AMI copy (tagged C(cloudops:failover-of)), makes the DR site's
+    system in the DR region from its newest AMI copy through the system's launch template there (written by the
+    C(dr_site) role: IMDSv2, encrypted volumes, the instance profile; the failover adds a template version with the
+    copy's image id and launches that version, tagged C(cloudops:failover-of)), makes the DR site's
     Route 53 failover record PRIMARY (the primary site's record, with its health check, becomes SECONDARY),
     and verifies. It calls only the DR region and Route 53, so it works when the primary region does not answer.
   - O(state=failback) needs the primary region back. It sets the stale primary database aside (renamed, kept),
@@ -37,7 +39,8 @@ options:
     description:
       - The DR plan's systems (the inventory's C(cloudops_dr_systems)), as for M(medcircle.cloudops.dr_drill).
       - V(rds) systems with C(replica) (the read replica in the DR region) are promoted; V(ec2) systems are launched
-        (C(resource) is the Name tag, C(instance_type), C(instance_profile)); V(dns) systems are switched
+        (C(resource) is the Name tag, C(launch_template) the launch template in the DR region, default
+        C(<resource>-lt)); V(dns) systems are switched
         (C(resource) the record name, C(zone) the hosted zone). V(s3) and V(ebs) systems need no action.
     type: list
     elements: dict

@@ -178,3 +178,36 @@ def failover_records(sandbox, zone_name="medcircle.example.", record="app.medcir
         },
     )
     return primary_value
+
+
+def dr_ebs_key(sandbox, alias="alias/medcircle-ebs"):
+    """The DR region's EBS key under its alias (what the kms_keys role makes in the DR region)."""
+    kms = sandbox.client("kms", DR)
+    for existing in kms.list_aliases()["Aliases"]:
+        if existing["AliasName"] == alias and existing.get("TargetKeyId"):
+            return kms.describe_key(KeyId=existing["TargetKeyId"])["KeyMetadata"]["Arn"]
+    key = kms.create_key(Description="MedCircle EBS (DR)")["KeyMetadata"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+    return key["Arn"]
+
+
+def launch_template(sandbox, network, name="medcircle-app-lt", profile="medcircle-dr-drill"):
+    """The hardened DR launch template the dr_site role writes (no image: a failover adds the AMI copy)."""
+    ec2 = sandbox.client("ec2", DR)
+    template = ec2.create_launch_template(
+        LaunchTemplateName=name,
+        VersionDescription="standby",
+        LaunchTemplateData={
+            "InstanceType": "t3.micro",
+            "IamInstanceProfile": {"Name": profile},
+            "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 1},
+            "BlockDeviceMappings": [
+                {
+                    "DeviceName": "/dev/xvda",
+                    "Ebs": {"VolumeType": "gp3", "Encrypted": True, "KmsKeyId": dr_ebs_key(sandbox)},
+                }
+            ],
+            "SecurityGroupIds": [network["security_group_id"]],
+        },
+    )["LaunchTemplate"]
+    return template["LaunchTemplateId"]

@@ -12,7 +12,7 @@ import pytest
 from playbook import run_playbook
 from sandbox_client import SandboxClient
 
-PORT = 5810
+PORT = 5160
 NETWORK = {}  # the drill network made by the estate fixture (dr_site is tested in test_dr_site.py)
 DRILL_SYSTEMS = ["medcircle-app", "medcircledb", "patient-records", "app-dns"]
 # Mutating calls a drill may make in the DR region: creating, tagging and deleting its own resources, and the history.
@@ -73,8 +73,12 @@ def messages(run):
         (lambda s: s[0].update(resource="medcircle-nonexistent"), "systems[0] (medcircle-app).resource"),
         (lambda s: s[1].pop("rto_minutes"), "systems[1] (medcircledb).rto_minutes"),
         (lambda s: s[2].update(kind="tape"), "systems[2] (patient-records).kind"),
+        (
+            lambda s: s[2].update(dr_resource="medcircle-patient-records-dr-CHANGE-ME-account-id"),
+            "cloudops_dr_systems[2] (patient-records).dr_resource = medcircle-patient-records-dr-CHANGE-ME",
+        ),
     ],
-    ids=["unknown-resource", "rto-missing", "unknown-kind"],
+    ids=["unknown-resource", "rto-missing", "unknown-kind", "placeholder"],
 )
 def test_bad_plan_data_is_refused_before_any_change(estate, tmp_path, change, expected):
     sandbox, _ = estate

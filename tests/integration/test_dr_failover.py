@@ -10,8 +10,9 @@ import pytest
 from playbook import run_playbook
 from sandbox_client import SandboxClient
 
-PORT = 5811
+PORT = 5161
 REGIONAL_SERVICES = ("ec2", "rds", "s3", "ssm", "backup", "dlm", "kms", "sts", "elbv2", "autoscaling")
+COPY = {}
 PRIMARY_DOWN = [{"region": dr_estate.PRIMARY, "service": s, "error_rate": 1.0} for s in REGIONAL_SERVICES]
 
 
@@ -19,11 +20,12 @@ PRIMARY_DOWN = [{"region": dr_estate.PRIMARY, "service": s, "error_rate": 1.0} f
 def estate():
     sandbox = SandboxClient.start(port=PORT, seed="as-assessed")
     try:
-        dr_estate.copy_ami(sandbox, system="medcircle-app")
+        COPY["ami"] = dr_estate.copy_ami(sandbox, system="medcircle-app")
         dr_estate.replica(sandbox)
         primary_value = dr_estate.failover_records(sandbox)
         network = dr_estate.drill_network(sandbox)
         app_network = {"subnet_id": network["subnet_id"], "security_group_id": network["security_group_id"]}
+        COPY["template"] = dr_estate.launch_template(sandbox, app_network)
         yield sandbox, primary_value, app_network
     finally:
         sandbox.stop()
@@ -106,6 +108,23 @@ def test_failover_with_primary_down_then_failback(estate, tmp_path):
     assert db(sandbox, dr_estate.DR, dr_estate.REPLICA_ID).get("ReadReplicaSourceDBInstanceIdentifier") is None
     instances = fleet(sandbox)
     assert len(instances) == 1
+    # launched through the DR launch template: a new version (after the standby one) with the AMI copy
+    tags = {t["Key"]: t["Value"] for t in instances[0]["Tags"]}
+    assert tags["aws:ec2launchtemplate:id"] == COPY["template"] and tags["aws:ec2launchtemplate:version"] == "2"
+    assert instances[0]["ImageId"] == COPY["ami"] and instances[0]["SubnetId"] == network["subnet_id"]
+    assert instances[0]["MetadataOptions"]["HttpTokens"] == "required"
+    assert instances[0]["IamInstanceProfile"]["Arn"].endswith("/medcircle-dr-drill")
+    ec2_dr = sandbox.client("ec2", dr_estate.DR)
+    versions = ec2_dr.describe_launch_template_versions(LaunchTemplateId=COPY["template"])["LaunchTemplateVersions"]
+    newest = max(versions, key=lambda v: v["VersionNumber"])["LaunchTemplateData"]
+    assert len(versions) == 2 and newest["ImageId"] == COPY["ami"]
+    assert (
+        newest["MetadataOptions"]["HttpTokens"] == "required" and newest["BlockDeviceMappings"][0]["Ebs"]["Encrypted"]
+    )
+    volumes = ec2_dr.describe_volumes(
+        Filters=[{"Name": "attachment.instance-id", "Values": [instances[0]["InstanceId"]]}]
+    )
+    assert any(v["Encrypted"] and v.get("KmsKeyId") == dr_estate.dr_ebs_key(sandbox) for v in volumes["Volumes"])
     records = dns(sandbox)
     assert records["dr"]["Failover"] == "PRIMARY" and records["primary"]["Failover"] == "SECONDARY"
     assert records["dr"]["ResourceRecords"][0]["Value"] == instances[0]["PrivateIpAddress"]
@@ -114,6 +133,10 @@ def test_failover_with_primary_down_then_failback(estate, tmp_path):
     third = run(sandbox, "playbooks/dr_failover.yml", tmp_path, network, dr_failover_confirm="yes")
     assert third.returncode == 0
     assert third.task("Run every step")["changed"] is False
+    assert len(fleet(sandbox)) == 1
+    assert (
+        len(ec2_dr.describe_launch_template_versions(LaunchTemplateId=COPY["template"])["LaunchTemplateVersions"]) == 2
+    )
     sandbox.clear_faults()
 
     # 4. failback once the primary answers: back to the original state

@@ -5,20 +5,27 @@ audit's 5.6 check looks for, and the audit's 4.1 check sees application networks
 """
 
 import re
+from pathlib import Path
 
+import dr_estate
 import pytest
+import yaml
 from ansible_collections.medcircle.cloudops.plugins.module_utils.audit import checks
 from playbook import run_playbook
 from sandbox_client import SandboxClient
 
-PORT = 5813
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+PORT = 5162
 DR = "us-west-2"
+KEY = {}
 
 
 @pytest.fixture(scope="module")
 def sandbox():
     instance = SandboxClient.start(port=PORT, seed="as-assessed")
     try:
+        KEY["arn"] = dr_estate.dr_ebs_key(instance)  # the kms_keys role makes it in a real estate
         yield instance
     finally:
         instance.stop()
@@ -57,6 +64,18 @@ def test_site_is_provisioned_once_and_the_plan_has_every_element(sandbox, tmp_pa
     groups = sandbox.client("rds", DR).describe_db_subnet_groups()["DBSubnetGroups"]
     assert {"medcircle-dr-vpc-db", "medcircle-dr-vpc-drill-db"} <= {g["DBSubnetGroupName"] for g in groups}
 
+    # the hardened launch template the failover launches the fleet through
+    versions = ec2.describe_launch_template_versions(LaunchTemplateName="medcircle-app-lt")["LaunchTemplateVersions"]
+    assert len(versions) == 1
+    data = versions[0]["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert data["IamInstanceProfile"]["Arn"].endswith(":instance-profile/medcircle-dr-drill")
+    assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
+    assert data["BlockDeviceMappings"][0]["Ebs"]["KmsKeyId"] == KEY["arn"]
+    app_group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["medcircle-dr-vpc-app"]}])
+    assert data["SecurityGroupIds"] == [app_group["SecurityGroups"][0]["GroupId"]]
+    assert "ImageId" not in data
+
     route53 = sandbox.client("route53", "us-east-1")
     zone = route53.list_hosted_zones()["HostedZones"][0]["Id"]
     records = [
@@ -82,6 +101,42 @@ def test_site_is_provisioned_once_and_the_plan_has_every_element(sandbox, tmp_pa
     assert second.returncode == 0
     changed = [name for name, outcome in second.tasks() if outcome.get("changed")]
     assert changed == []
+
+
+def test_production_placeholders_are_refused_before_any_change(sandbox, tmp_path):
+    """The production inventory's DR plan, unfilled, stops the remediation before anything is made."""
+    with open(REPO_ROOT / "inventories/production/group_vars/all/dr.yml") as handle:
+        plan = yaml.safe_load(handle)
+    plan = {k: v for k, v in plan.items() if k in ("cloudops_dr_systems", "cloudops_dr_dns", "cloudops_dr_team")}
+    sandbox.clear_requests()
+    run = run_playbook(
+        sandbox, "playbooks/remediate/dr.yml", extra_vars={"cloudops_reports_dir": str(tmp_path), **plan}
+    )
+    assert run.returncode != 0
+    failed = " ".join(str(o.get("msg", "")) for _, o in run.tasks() if o.get("failed"))
+    assert "placeholder(s) to fill in" in failed, failed
+    for entry in (
+        "cloudops_dr_team[0] (DR coordinator).phone = CHANGE-ME",
+        "cloudops_dr_systems[3] (app-dns).zone = CHANGE-ME",
+        "cloudops_dr_dns.standby_value = CHANGE-ME",
+    ):
+        assert entry in failed, failed
+    assert "Nothing was changed" in failed
+    assert sandbox.requests(mutating=True) == []
+    assert not (tmp_path / "dr").exists()
+
+
+def test_missing_dr_key_is_refused_before_any_change(sandbox, tmp_path):
+    sandbox.clear_requests()
+    run = run_playbook(
+        sandbox,
+        "playbooks/remediate/dr.yml",
+        extra_vars={"cloudops_reports_dir": str(tmp_path), "dr_site_ebs_key_alias": "alias/medcircle-missing"},
+    )
+    assert run.returncode != 0
+    failed = " ".join(str(o.get("msg", "")) for _, o in run.tasks() if o.get("failed"))
+    assert "no KMS key alias/medcircle-missing (dr_site_ebs_key_alias) in us-west-2" in failed, failed
+    assert sandbox.requests(mutating=True) == []
 
 
 def test_bad_site_data_is_refused_naming_the_variable(sandbox, tmp_path):

@@ -56,6 +56,10 @@ def systems():
         (lambda s: s[0].update(kind="tape"), "systems[0] (app).kind tape is not a known kind"),
         (lambda s: s[1].pop("resource"), "systems[1] (db).resource is missing"),
         (lambda s: s.append(dict(s[0])), "systems[2] (app).name app is listed twice"),
+        (
+            lambda s: s[1].update(replica="CHANGE-ME-replica"),
+            "systems[1] (db).replica CHANGE-ME-replica is a placeholder to fill in",
+        ),
     ],
 )
 def test_bad_plan_data_refused_before_any_call(aws, clients, capsys, change, message):
@@ -155,3 +159,142 @@ def test_failover_refuses_a_database_without_replica(aws, clients, capsys):
     )
     assert rc == 1
     assert "systems[1] (db).replica is missing" in result["msg"]
+
+
+def _app_stubs(aws, template_versions):
+    ec2 = aws.stub("ec2", DR)
+    ec2.add_response("describe_instances", {"Reservations": []})
+    ec2.add_response(
+        "describe_images",
+        {"Images": [{"ImageId": "ami-0copy", "CreationDate": "2026-01-02T00:00:00.000Z", "State": "available"}]},
+    )
+    ec2.add_response("describe_images", {"Images": []})
+    if template_versions is None:
+        ec2.add_client_error(
+            "describe_launch_template_versions",
+            service_error_code="InvalidLaunchTemplateName.NotFoundException",
+            service_message="The specified launch template, with template name medcircle-app-lt, does not exist.",
+        )
+    else:
+        ec2.add_response(
+            "describe_launch_template_versions",
+            {"LaunchTemplateVersions": template_versions},
+            {"LaunchTemplateName": "medcircle-app-lt", "Versions": ["$Latest"]},
+        )
+
+
+def test_failover_check_mode_plans_the_launch_through_the_dr_launch_template(aws, clients, capsys):
+    plan = systems()
+    plan[0]["launch_template"] = "medcircle-app-lt"
+    standby = {"VersionNumber": 1, "LaunchTemplateData": {"MetadataOptions": {"HttpTokens": "required"}}}
+    _app_stubs(aws, [standby])
+    rc, result = run(
+        dr_failover,
+        {"state": "failover", "systems": plan, "only": ["app"], "primary_region": PRIMARY, "dr_region": DR},
+        capsys,
+        check=True,
+    )
+    assert rc == 0, result
+    step = result["failover"]["steps"][0]
+    assert step["status"] == "changed"
+    assert step["detail"] == (
+        "would launch medcircle-app from ami-0copy through the launch template medcircle-app-lt (a new version with it)"
+    )
+
+
+def test_failover_without_the_dr_launch_template_names_it(aws, clients, capsys):
+    _app_stubs(aws, None)
+    rc, result = run(
+        dr_failover,
+        {"state": "failover", "systems": systems(), "only": ["app"], "primary_region": PRIMARY, "dr_region": DR},
+        capsys,
+        check=True,
+    )
+    assert rc == 1
+    step = result["failover"]["steps"][0]
+    assert step["status"] == "failed"
+    assert "no launch template medcircle-app-lt in us-west-2" in step["detail"]
+    assert "role dr_site" in step["detail"]
+
+
+def _s3_plan():
+    return [
+        {
+            "name": "records",
+            "kind": "s3",
+            "resource": "records-src",
+            "dr_resource": "records-dr",
+            "tier": 1,
+            "rto_minutes": 30,
+            "rpo_minutes": 60,
+        }
+    ]
+
+
+def _at(hour):
+    return datetime.datetime(2026, 1, 5, hour, tzinfo=datetime.UTC)
+
+
+def _s3_drill_plan(capsys):
+    rc, result = run(
+        dr_drill,
+        {"systems": _s3_plan(), "primary_region": PRIMARY, "dr_region": DR, "drill_id": "drill-s3"},
+        capsys,
+        check=True,
+    )
+    assert rc == 0, result
+    return result["drill"]["systems"][0]["source"]
+
+
+def test_s3_rpo_is_the_replicas_lag_behind_the_sources_newest_write(aws, clients, capsys):
+    aws.stub("s3", DR).add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": "a", "Size": 3, "ETag": '"x"', "LastModified": _at(9)}], "IsTruncated": False},
+        {"Bucket": "records-dr"},
+    )
+    aws.stub("s3", PRIMARY).add_response(
+        "list_objects_v2",
+        {
+            "Contents": [
+                {"Key": "a", "Size": 3, "ETag": '"x"', "LastModified": _at(8)},
+                {"Key": "b", "Size": 5, "ETag": '"y"', "LastModified": _at(11)},
+            ],
+            "IsTruncated": False,
+        },
+        {"Bucket": "records-src"},
+    )
+    source = _s3_drill_plan(capsys)
+    # a (written 08:00) is replicated, b (11:00) is not: the DR copy is 3 hours behind the source
+    assert source["rpo_seconds"] == 3 * 3600.0
+    assert source["created"] == "2026-01-05T08:00:00Z" and source["source_newest_write"] == "2026-01-05T11:00:00Z"
+    assert source["missing"] == 1
+
+
+def test_s3_rpo_is_zero_when_the_newest_write_is_replicated(aws, clients, capsys):
+    aws.stub("s3", DR).add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": "b", "Size": 5, "ETag": '"other"', "LastModified": _at(12)}], "IsTruncated": False},
+        {"Bucket": "records-dr"},
+    )
+    aws.stub("s3", PRIMARY).add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": "b", "Size": 5, "ETag": '"y"', "LastModified": _at(11)}], "IsTruncated": False},
+        {"Bucket": "records-src"},
+    )
+    source = _s3_drill_plan(capsys)
+    assert source["rpo_seconds"] == 0.0 and source["missing"] == 0
+
+
+def test_s3_rpo_falls_back_to_the_replicas_age_when_the_source_does_not_answer(aws, clients, capsys):
+    aws.stub("s3", DR).add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": "a", "Size": 3, "LastModified": _at(9)}], "IsTruncated": False},
+        {"Bucket": "records-dr"},
+    )
+    aws.stub("s3", PRIMARY).add_client_error(
+        "list_objects_v2", service_error_code="ServiceUnavailable", http_status_code=503
+    )
+    source = _s3_drill_plan(capsys)
+    assert "rpo_seconds" not in source
+    assert source["created"] == "2026-01-05T09:00:00Z"
+    assert "not readable (ServiceUnavailable)" in source["rpo_basis"]
