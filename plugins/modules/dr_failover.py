@@ -12,7 +12,7 @@ short_description: Fail the estate over to the DR region, or back to the primary
 description:
   - O(state=failover) promotes each database's cross-region read replica in the DR region, launches each EC2
     system in the DR region from its newest AMI copy through the system's launch template there (written by the
-    C(dr_site) role: IMDSv2, encrypted volumes, the instance profile; the failover adds a template version with the
+    C(dr_site) role - IMDSv2, encrypted volumes, the instance profile; the failover adds a template version with the
     copy's image id and launches that version, tagged C(cloudops:failover-of)), makes the DR site's
     Route 53 failover record PRIMARY (the primary site's record, with its health check, becomes SECONDARY),
     and verifies. It calls only the DR region and Route 53, so it works when the primary region does not answer.
