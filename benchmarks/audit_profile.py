@@ -65,9 +65,10 @@ def main():
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--buckets", type=int, default=200)
     parser.add_argument("--databases", type=int, default=5)
+    parser.add_argument("--port", type=int, default=None, help="sandbox port (default: a free one)")
     args = parser.parse_args()
     timings = Timings()
-    with SandboxClient.start(seed="empty") as sandbox:
+    with SandboxClient.start(port=args.port, seed="empty") as sandbox:
         audit_scale.seed(sandbox, args.size, args.buckets, args.databases)
         config = Config(read_timeout=1800, connect_timeout=10, retries={"total_max_attempts": 1})
         snap = AwsSnapshot(

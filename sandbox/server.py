@@ -54,12 +54,13 @@ def _check_seed(seed: str) -> None:
 
 def build_app(port: int, seed: str):
     """The WSGI app (middleware around moto) of a sandbox that listens on ``port`` and applies ``seed``."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from moto.moto_server.werkzeug_app import create_backend_app
 
-    from sandbox import seeds
+    from sandbox import seeds, speed
     from sandbox.middleware import SandboxMiddleware, SandboxState
 
-    moto_app = DomainDispatcherApplication(create_backend_app)
+    speed.apply()
+    moto_app = speed.dispatcher_class()(create_backend_app)
     return SandboxMiddleware(moto_app, SandboxState(seed), endpoint_for(port), seeds.apply)
 
 
