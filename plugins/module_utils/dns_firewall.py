@@ -308,10 +308,10 @@ def describe_steps(steps, request):
     out += ["create domain list %s" % n for n in steps["create_lists"]]
     out += ["set the %d domain(s) of %s" % (len(d), n) for n, d in steps["replace_domains"]]
     out += ["create rule %s (%s %s)" % (r["name"], r["action"], r["domain_list"]) for r in steps["create_rules"]]
-    out += ["update rule %s" % r["name"] for r, _ in steps["update_rules"]]
+    out += ["update rule %s" % r["name"] for r, _current in steps["update_rules"]]
     out += ["delete rule %s" % r.get("Name") for r in steps["delete_rules"]]
     out += ["associate with %s (priority %d)" % (a["vpc_id"], a["priority"]) for a in steps["associate"]]
-    out += ["update the association with %s" % a["vpc_id"] for a, _ in steps["update_associations"]]
+    out += ["update the association with %s" % a["vpc_id"] for a, _current in steps["update_associations"]]
     out += ["disassociate from %s" % a["VpcId"] for a in steps["disassociate"]]
     if steps["delete_group"]:
         out.append("delete rule group %s" % request["name"])
@@ -456,7 +456,7 @@ def apply(client, state, request, steps, tags, wait, wait_timeout):
             client.associate_firewall_rule_group(aws_retry=True, **params)["FirewallRuleGroupAssociation"]["Id"]
         )
     if wait:
-        for ident in created_assocs + [c["Id"] for _, c in steps["update_associations"]]:
+        for ident in created_assocs + [c["Id"] for _wanted, c in steps["update_associations"]]:
             _association_waiter(client, "complete", delay, attempts).wait(FirewallRuleGroupAssociationId=ident)
     return group_id
 
@@ -543,7 +543,7 @@ def planned(summary, steps, request, tags):
     current = {a["vpc_id"]: a for a in summary["associations"]}
     removed = {a["VpcId"] for a in steps["disassociate"]}
     assocs = [a for a in summary["associations"] if a["vpc_id"] not in removed]
-    for assoc, _ in steps["update_associations"]:
+    for assoc, _current in steps["update_associations"]:
         current[assoc["vpc_id"]].update(
             priority=assoc["priority"], name=assoc["name"], mutation_protection=assoc["mutation_protection"]
         )
