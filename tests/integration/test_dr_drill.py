@@ -45,6 +45,7 @@ def estate():
         }
         dr_estate.failover_records(sandbox)
         dr_estate.ssm_profile(sandbox)
+        dr_estate.dr_ebs_key(sandbox)  # the DR site's launch template needs it (role kms_keys makes it)
         NETWORK.update(dr_estate.drill_network(sandbox))
         yield sandbox, copies
     finally:
@@ -210,3 +211,23 @@ def test_drill_check_mode_plans_without_changing(estate, tmp_path):
     assert {s["name"]: s["source"]["id"] for s in planned["systems"]}["medcircle-app"] == copies["ami"]
     assert list(sandbox.requests(mutating=True)) == []
     assert not (tmp_path / "dr").exists()
+
+
+def test_s3_rpo_is_the_replicas_lag_behind_the_newest_write(estate, tmp_path):
+    """A write to the patient-records bucket that is not replicated yet shows as RPO (check mode reads only)."""
+    sandbox, copies = estate
+    s3 = sandbox.client("s3", dr_estate.PRIMARY)
+    source = next(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("medcircle-patient-records"))
+    s3.put_object(Bucket=source, Key="records/not-replicated-yet.json", Body=b"{}")
+    try:
+        run = run_playbook(
+            sandbox, "playbooks/dr_drill.yml", extra_vars={"cloudops_reports_dir": str(tmp_path)}, check=True
+        )
+    finally:
+        s3.delete_object(Bucket=source, Key="records/not-replicated-yet.json")
+    assert run.returncode == 0, messages(run) or run.stdout[-3000:]
+    planned = {s["name"]: s["source"] for s in run.task("Check the plan and find")["drill"]["systems"]}
+    records = planned["patient-records"]
+    assert records["id"] == copies["bucket"]
+    assert records["missing"] == 1 and records["rpo_seconds"] > 0
+    assert "(1 not replicated)" in records["rpo_basis"]
