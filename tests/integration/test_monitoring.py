@@ -1,0 +1,107 @@
+"""Security monitoring (finding 2.11): playbooks/remediate/monitoring.yml on the as-assessed estate.
+
+The as-assessed account has no trail, no GuardDuty and no alarms: the audit fails 2.11. Check mode sends no
+mutating call. The real run creates the logs key, an encrypted versioned TLS-only bucket whose existing policy
+statement is kept, a log group with retention, a multi-region logging trail with log file validation and KMS,
+GuardDuty in both regions and the three alarms; the audit then passes 2.11 and a second run changes nothing.
+"""
+
+import json
+
+import pytest
+from playbook import run_playbook
+
+P, DR = "us-east-1", "us-west-2"
+ACCOUNT = "123456789012"
+BUCKET = f"medcircle-cloudtrail-{ACCOUNT}"
+PLAYBOOK = "playbooks/remediate/monitoring.yml"
+EXISTING = {
+    "Sid": "AuditorsRead",
+    "Effect": "Allow",
+    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+    "Action": "s3:GetObject",
+    "Resource": f"arn:aws:s3:::{BUCKET}/*",
+}
+
+
+def audit(sandbox, tmp_path):
+    run = run_playbook(
+        sandbox,
+        "playbooks/audit.yml",
+        extra_vars={"risk_audit_reports_dir": str(tmp_path), "risk_audit_findings": ["2.11"]},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    report = json.loads((tmp_path / "latest" / "audit.json").read_text())
+    return {f["id"]: f for f in report["findings"]}["2.11"]
+
+
+@pytest.fixture(scope="module")
+def estate(assessed_sandbox):
+    # A bucket of that name with a policy someone else wrote: the play must keep the statement.
+    s3 = assessed_sandbox.client("s3", P)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [EXISTING]}))
+    return assessed_sandbox
+
+
+def test_bad_input_fails_before_any_change(estate):
+    estate.clear_requests()
+    run = run_playbook(estate, PLAYBOOK, extra_vars={"monitoring_trail_log_retention_days": 10})
+    assert run.returncode != 0
+    assert "monitoring_trail_log_retention_days 10" in json.dumps(run.task("Check the trail settings"))
+    assert estate.requests(mutating=True) == []
+
+
+def test_audit_fails_and_check_mode_changes_nothing(estate, tmp_path):
+    finding = audit(estate, tmp_path)
+    assert finding["status"] == "fail"
+    assert [r["status"] for r in finding["resources"]] == ["fail", "fail", "fail", "fail"], finding
+    estate.clear_requests()
+    run = run_playbook(estate, PLAYBOOK, check=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert estate.requests(mutating=True) == []
+    guardduty = run.task("2.11 | PATCH | Turn on GuardDuty")
+    assert [(d["region"], d["action"]) for d in guardduty["detectors"]] == [(P, "create"), (DR, "create")]
+    assert run.task("Say what the trail would use")["changed"] is True
+    assert estate.client("cloudtrail", P).describe_trails()["trailList"] == []
+
+
+def test_remediation_closes_the_finding_and_is_idempotent(estate, tmp_path):
+    run = run_playbook(estate, PLAYBOOK)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    trail = estate.client("cloudtrail", P).describe_trails()["trailList"][0]
+    assert trail["Name"] == "medcircle-trail" and trail["IsMultiRegionTrail"] and trail["LogFileValidationEnabled"]
+    assert ":key/" in trail["KmsKeyId"] and trail["S3BucketName"] == BUCKET
+    assert trail["CloudWatchLogsLogGroupArn"].endswith(":log-group:/medcircle/cloudtrail:*")
+    assert estate.client("cloudtrail", P).get_trail_status(Name="medcircle-trail")["IsLogging"]
+
+    s3 = estate.client("s3", P)
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    rule = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    statements = {s.get("Sid"): s for s in json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]}
+    assert statements["AuditorsRead"]["Action"] == "s3:GetObject"
+    assert statements["CloudOpsDenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert {"CloudOpsCloudTrailAclCheck", "CloudOpsCloudTrailWrite"} <= set(statements)
+
+    group = estate.client("logs", P).describe_log_groups(logGroupNamePrefix="/medcircle/cloudtrail")["logGroups"][0]
+    assert group["retentionInDays"] == 365
+    for region in (P, DR):
+        gd = estate.client("guardduty", region)
+        ids = gd.list_detectors()["DetectorIds"]
+        assert len(ids) == 1 and gd.get_detector(DetectorId=ids[0])["Status"] == "ENABLED"
+    alarms = estate.client("cloudwatch", P).describe_alarms()["MetricAlarms"]
+    assert {a["AlarmName"] for a in alarms} >= {
+        "medcircle-root-account-usage",
+        "medcircle-unauthorized-api-calls",
+        "medcircle-console-signin-without-mfa",
+    }
+    assert all(a["AlarmActions"][0].endswith(":medcircle-security-alerts") for a in alarms)
+
+    finding = audit(estate, tmp_path)
+    assert finding["status"] == "pass", finding
+
+    again = run_playbook(estate, PLAYBOOK)
+    assert again.returncode == 0
+    assert again.stats["localhost"]["changed"] == 0, [n for n, o in again.tasks() if o.get("changed")]
