@@ -339,7 +339,8 @@ def plan_bucket(name, region, state, params, kms_key_arn=None, account_id=None, 
         if state.get("versioning") != "Enabled":
             steps.append(
                 (
-                    "turn on versioning (was %s)" % (state.get("versioning") or "never enabled"),
+                    "turn on versioning (was %s)"
+                    % ("never enabled" if state.get("versioning") in (None, "Disabled") else state["versioning"]),
                     "put_bucket_versioning",
                     {"Bucket": name, "VersioningConfiguration": {"Status": "Enabled"}},
                 )

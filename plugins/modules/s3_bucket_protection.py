@@ -7,7 +7,7 @@
 DOCUMENTATION = r"""
 ---
 module: s3_bucket_protection
-version_added: 0.2.0
+version_added: 0.1.0
 short_description: Protect S3 buckets (versioning, SSE-KMS, TLS only, access logging, public access block, Object Lock)
 description:
   - Gives one or more S3 buckets, named or selected by tags, the protection settings asked for, and
@@ -28,8 +28,15 @@ author:
 options:
   buckets:
     description:
-      - Names of the buckets to protect.
+      - Names of the buckets to protect. A name with C(*), C(?) or C([) is a pattern matched against every
+        bucket of the account (V(*) selects them all).
       - Together with O(bucket_tags), the buckets named here and the buckets that carry the tags are protected.
+    type: list
+    elements: str
+    default: []
+  exclude_buckets:
+    description:
+      - Names or patterns of buckets never selected (for example the log buckets, protected by a task of their own).
     type: list
     elements: str
     default: []
@@ -261,6 +268,7 @@ diff:
 """
 
 import contextlib
+import fnmatch
 
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     from botocore.exceptions import BotoCoreError, ClientError
@@ -304,8 +312,14 @@ class Clients:
         return self._clients[key]
 
 
+def _is_pattern(name):
+    return any(c in name for c in "*?[")
+
+
 def _check_names(names):
     for name in names:
+        if isinstance(name, str) and _is_pattern(name):
+            continue
         if not isinstance(name, str) or not 3 <= len(name) <= 63 or set(name) - BUCKET_NAME_CHARS:
             raise ParameterError(
                 "buckets",
@@ -324,7 +338,11 @@ def select_buckets(clients, home, params):
         for bucket in list_buckets(s3):
             listed[bucket["Name"]] = bucket.get("BucketRegion")
     for name in params["buckets"]:
-        if name in listed:
+        if _is_pattern(name):
+            for found in sorted(listed):
+                if fnmatch.fnmatchcase(found, name):
+                    selected[found] = listed[found] or bucket_region(s3, found)
+        elif name in listed:
             selected[name] = listed[name] or bucket_region(s3, name)
         else:
             selected[name] = None
@@ -337,12 +355,14 @@ def select_buckets(clients, home, params):
             tags = bucket_tags(clients("s3", region), name)
             if all(tags.get(k) == v for k, v in wanted.items()):
                 selected[name] = region
-    return selected
+    excluded = params["exclude_buckets"]
+    return {n: r for n, r in selected.items() if not any(fnmatch.fnmatchcase(n, pat) for pat in excluded)}
 
 
 def main():
     argument_spec = {
         "buckets": {"type": "list", "elements": "str", "default": []},
+        "exclude_buckets": {"type": "list", "elements": "str", "default": []},
         "bucket_tags": {"type": "dict", "default": {}},
         "create": {"type": "bool", "default": False},
         "versioning": {"type": "bool"},

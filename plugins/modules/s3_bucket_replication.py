@@ -7,7 +7,7 @@
 DOCUMENTATION = r"""
 ---
 module: s3_bucket_replication
-version_added: 0.2.0
+version_added: 0.1.0
 short_description: Replicate an S3 bucket to a bucket in another region, and copy what is already there
 description:
   - Sets the replication rules of a source bucket (the bucket of the O(region) option's region) that copy

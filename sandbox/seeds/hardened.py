@@ -927,6 +927,19 @@ def _buckets(aws: Aws, summary: Summary, keys: dict, roles: dict) -> None:
             ],
         },
     )
+    # Replication covers new writes only: the record written before the rule is copied to the replica, as the
+    # collection's replication (replicate_existing) does, so the replica holds everything the source holds and
+    # a DR drill of patient-records has the data to read.
+    s3_dr = aws.client("s3", DR_REGION)
+    for obj in s3.list_objects_v2(Bucket=DATA_BUCKET).get("Contents", []):
+        s3_dr.copy_object(
+            Bucket=DR_BUCKET,
+            Key=obj["Key"],
+            CopySource={"Bucket": DATA_BUCKET, "Key": obj["Key"]},
+            MetadataDirective="COPY",
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=keys[DR_REGION]["s3"],
+        )
     _bucket(
         aws,
         summary,
