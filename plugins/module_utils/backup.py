@@ -132,15 +132,20 @@ def ensure_vault_lock(client, vault, params, check_mode):
     check_lock_options(min_days, max_days, changeable)
     if lock_state == "present" and min_days is None and max_days is None:
         raise ParameterError("min_retention_days", None, "and max_retention_days are both unset", "at least one")
+    missing = False
     try:
         described = client.describe_backup_vault(aws_retry=True, BackupVaultName=vault)
     except client.exceptions.ClientError as error:
         # AWS answers AccessDeniedException for a vault that does not exist
         if error.response.get("Error", {}).get("Code") not in ("ResourceNotFoundException", "AccessDeniedException"):
             raise
-        raise ParameterError(
-            "vault_name", vault, "is not a backup vault in this region (or describing it is not allowed)"
-        ) from None
+        if not check_mode:
+            raise ParameterError(
+                "vault_name", vault, "is not a backup vault in this region (or describing it is not allowed)"
+            ) from None
+        # check mode before the vault exists (a check run of a playbook that creates it first): plan the lock
+        missing = True
+        described = {}
     before_lock = _lock_view(described)
     has_lock = described.get("MinRetentionDays") is not None or described.get("MaxRetentionDays") is not None
     changed = False
@@ -172,7 +177,7 @@ def ensure_vault_lock(client, vault, params, check_mode):
         after_lock = {"locked": False, "min_retention_days": None, "max_retention_days": None, "lock_date": None}
         changed = True
 
-    policy = _policy(client, vault)
+    policy = None if missing else _policy(client, vault)
     statements = list((policy or {}).get("Statement") or [])
     if isinstance((policy or {}).get("Statement"), dict):
         statements = [policy["Statement"]]

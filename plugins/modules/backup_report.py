@@ -11,7 +11,9 @@ version_added: 0.2.0
 short_description: Write the backup report (JSON, Markdown, HTML) of the protected resources
 description:
   - Reads the AWS Backup vaults of each region (read-only) and writes, per protected resource, the newest
-    recovery point in each region, its age against the RPO target, and the last restore (test) of it and its result.
+    recovery point in each region, its age against the RPO target, and the last restore of it and its result: a
+    restore test of a restore testing plan AWS runs (with its validation status when one was reported) or a restore
+    started on demand.
   - Writes C(backup-report.json), C(backup-report.md) and C(backup-report.html) into O(dest).
 author:
   - MedCircle Cloud Operations (@medcircle)
@@ -52,7 +54,13 @@ resources:
   returned: always
   type: list
   elements: dict
-  sample: [{"resource_arn": "arn:aws:rds:us-east-1:123456789012:db:medcircledb", "status": "pass"}]
+  sample:
+    - resource_arn: arn:aws:rds:us-east-1:123456789012:db:medcircledb
+      status: pass
+      last_restore:
+        status: COMPLETED
+        restore_testing_plan_arn: arn:aws:backup:us-east-1:123456789012:restore-testing-plan:medcircle_restore_test-1a2b
+        validation_status: SUCCESSFUL
 files:
   description: The files written.
   returned: always
@@ -143,12 +151,24 @@ def collect(clients, regions, rpo_hours, now):
                     "status": last.get("Status"),
                     "created": _iso(last.get("CreationDate")),
                     "created_resource_arn": last.get("CreatedResourceArn"),
+                    "restore_testing_plan_arn": (last.get("CreatedBy") or {}).get("RestoreTestingPlanArn"),
+                    "validation_status": last.get("ValidationStatus"),
                 }
                 if last
                 else None,
             }
         )
     return out
+
+
+def _restore_cell(restore):
+    if not restore:
+        return "never tested"
+    kind = "restore test" if restore.get("restore_testing_plan_arn") else "restore"
+    text = f"{kind} {restore['status']} {restore['created']}"
+    if restore.get("validation_status"):
+        text += f", validation {restore['validation_status']}"
+    return text
 
 
 def render(report):
@@ -169,7 +189,7 @@ def render(report):
             point = item["newest"].get(region)
             cells.append(f"{point['created']} ({point['age_hours']})" if point else "none")
         restore = item["last_restore"]
-        cells.append(f"{restore['status']} {restore['created']}" if restore else "never tested")
+        cells.append(_restore_cell(restore))
         rows.append(cells)
         lines.append("| " + " | ".join(cells) + " |")
     if not report["resources"]:

@@ -66,6 +66,12 @@ options:
       - How long to wait, in seconds, for each snapshot, restore, rename or deletion to finish.
     type: int
     default: 3600
+  max_attempts:
+    description:
+      - How many times one AWS call is tried when AWS throttles it or answers with a server error
+        (jittered back-off) before the task fails. The next run resumes where this one stopped.
+    type: int
+    default: 10
 notes:
   - Supports C(check_mode) and C(diff_mode). Check mode makes only read calls (C(DescribeDBInstances),
     C(DescribeDBSnapshots), C(kms:DescribeKey)) and returns the plan.
@@ -214,6 +220,7 @@ def main():
         "confirm": {"type": "bool", "default": False},
         "delete_original": {"type": "bool", "default": False},
         "wait_timeout": {"type": "int", "default": 3600},
+        "max_attempts": {"type": "int", "default": 10},
     }
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
@@ -225,7 +232,9 @@ def main():
             raise ParameterError(
                 "region", None, "is not set", "a region in the region option, AWS_REGION or AWS_DEFAULT_REGION"
             )
-        retry = AWSRetry.jittered_backoff()
+        if params["max_attempts"] < 1:
+            raise ParameterError("max_attempts", params["max_attempts"], "must be at least 1", "1 or more")
+        retry = AWSRetry.jittered_backoff(retries=params["max_attempts"])
         rds = module.client("rds", retry_decorator=retry)
         kms = module.client("kms", retry_decorator=retry)
         result = encrypt_db_instance(

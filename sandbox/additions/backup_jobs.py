@@ -31,6 +31,7 @@ import datetime
 import fnmatch
 import json
 import logging
+import random
 import re
 import threading
 import uuid
@@ -1747,6 +1748,36 @@ def get_restore_durations(query, payload):
         return {"durations": dict(_state(_account(query))["durations"])}
 
 
+def _conditions_match(conditions: dict | None, tags: dict | None) -> bool:
+    """A restore testing selection's ProtectedResourceConditions against the source resource's tags (keys are
+    given as aws:ResourceTag/<key>); a resource that no longer exists matches no condition."""
+    if not conditions:
+        return True
+    tags = tags or {}
+
+    def key(item):
+        return item["Key"].removeprefix("aws:ResourceTag/")
+
+    equals = conditions.get("StringEquals") or []
+    not_equals = conditions.get("StringNotEquals") or []
+    return all(tags.get(key(c)) == c["Value"] for c in equals) and all(
+        tags.get(key(c)) != c["Value"] for c in not_equals
+    )
+
+
+def _random_point(state: dict, region: str, newest: dict, since) -> dict:
+    """RANDOM_WITHIN_WINDOW: any completed point of the same resource and vault within the window."""
+    candidates = [
+        rp
+        for rp in state["recovery_points"].values()
+        if rp["Region"] == region
+        and rp["ResourceArn"] == newest["ResourceArn"]
+        and rp["BackupVaultArn"] == newest["BackupVaultArn"]
+        and rp["CreationDate"] >= since
+    ]
+    return random.choice(candidates) if candidates else newest  # noqa: S311 - not cryptographic
+
+
 @control("backup/run-restore-test", "POST")
 def run_restore_test(query, payload):
     """Run a restore testing plan now: ``{"region", "plan_name"}``: for each selection, restore the newest
@@ -1765,6 +1796,7 @@ def run_restore_test(query, payload):
         window = datetime.timedelta(days=int(choose.get("SelectionWindowDays") or 30))
         now = _now()
         jobs = []
+        tags = dict(_resource_tags(account, region))
         for (sel_region, plan_name, _), selection in list(state["testing_selections"].items()):
             if sel_region != region or plan_name != plan["RestoreTestingPlanName"]:
                 continue
@@ -1787,9 +1819,15 @@ def run_restore_test(query, payload):
                 arns = selection.get("ProtectedResourceArns") or []
                 if arns and not any(fnmatch.fnmatch(rp["ResourceArn"], a) for a in arns):
                     continue
+                if not _conditions_match(selection.get("ProtectedResourceConditions"), tags.get(rp["ResourceArn"])):
+                    continue
+                if "SNAPSHOT" not in (choose.get("RecoveryPointTypes") or ["SNAPSHOT"]):
+                    continue  # the sandbox's recovery points are all snapshots
                 current = newest.get(rp["ResourceArn"])
                 if current is None or rp["CreationDate"] > current["CreationDate"]:
                     newest[rp["ResourceArn"]] = rp
+            if choose["Algorithm"] == "RANDOM_WITHIN_WINDOW":
+                newest = {arn: _random_point(state, region, rp, now - window) for arn, rp in newest.items()}
             for rp in newest.values():
                 metadata = _restore_metadata(account, rp)
                 if rp["ResourceType"] == "RDS":

@@ -77,3 +77,44 @@ def test_report_per_resource_and_region(aws, clients, capsys, tmp_path):
     assert vol["missing_regions"] == ["us-west-2"] and vol["last_restore"] is None
     assert "never tested" in (tmp_path / "backup-report.md").read_text()
     assert json.loads((tmp_path / "backup-report.json").read_text())["rpo_hours"] == 24
+
+
+def test_the_last_restore_test_of_a_plan_and_its_validation(aws, clients, capsys, tmp_path):
+    plan = "arn:aws:backup:us-east-1:123456789012:restore-testing-plan:medcircle_restore_test-1a2b"
+    region(
+        aws,
+        "us-east-1",
+        "main",
+        [point(DB, "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:new", 2)],
+        [
+            {
+                "RestoreJobId": "manual",
+                "RecoveryPointArn": "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:new",
+                "Status": "COMPLETED",
+                "CreationDate": NOW - datetime.timedelta(hours=1),
+            },
+            {
+                "RestoreJobId": "scheduled",
+                "RecoveryPointArn": "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:new",
+                "Status": "COMPLETED",
+                "CreationDate": NOW,
+                "CreatedBy": {"RestoreTestingPlanArn": plan},
+                "ValidationStatus": "SUCCESSFUL",
+            },
+        ],
+    )
+    args = {
+        "access_key": "AKIDEXAMPLE",
+        "secret_key": "not-a-real-secret",
+        "region": "us-east-1",
+        "regions": ["us-east-1"],
+        "dest": str(tmp_path),
+    }
+    with patch_module_args(args), pytest.raises(SystemExit):
+        backup_report.main()
+    (db,) = json.loads(capsys.readouterr().out)["resources"]
+    assert db["last_restore"]["restore_job_id"] == "scheduled"
+    assert db["last_restore"]["restore_testing_plan_arn"] == plan
+    assert db["last_restore"]["validation_status"] == "SUCCESSFUL"
+    assert "restore test COMPLETED" in (tmp_path / "backup-report.md").read_text()
+    assert "validation SUCCESSFUL" in (tmp_path / "backup-report.md").read_text()

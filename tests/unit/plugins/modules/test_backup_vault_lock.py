@@ -144,3 +144,14 @@ def test_unknown_vault_is_named(stub, capsys):
     rc, result = run(LOCK, capsys)
     assert rc == 1
     assert f"vault_name {VAULT} is not a backup vault" in result["msg"]
+
+
+def test_check_run_before_the_vault_exists_plans_the_lock(stub, capsys):
+    # a check run of a playbook that creates the vault first: the lock is planned, nothing is sent
+    stub.add_client_error("describe_backup_vault", service_error_code="AccessDeniedException", http_status_code=403)
+    rc, result = run({**LOCK, "_ansible_check_mode": True}, capsys)
+    assert rc == 0, result
+    assert result["changed"] is True
+    assert result["vault_lock"]["min_retention_days"] == 35 and result["vault_lock"]["locked"] is True
+    assert result["access_policy"]["Statement"][0]["Sid"] == "CloudopsDenyRecoveryPointDeletion"
+    stub.assert_no_pending_responses()
