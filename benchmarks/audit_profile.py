@@ -70,7 +70,9 @@ def main():
     timings = Timings()
     with SandboxClient.start(port=args.port, seed="empty") as sandbox:
         audit_scale.seed(sandbox, args.size, args.buckets, args.databases)
-        config = Config(read_timeout=1800, connect_timeout=10, retries={"total_max_attempts": 1})
+        config = Config(
+            read_timeout=1800, connect_timeout=10, retries={"total_max_attempts": 1}, max_pool_connections=64
+        )
         snap = AwsSnapshot(
             lambda service, region: timings.hook(sandbox.client(service, region, config=config)),
             [audit_scale.P, audit_scale.DR],

@@ -250,7 +250,7 @@ def run_prowler(sandbox, size, checks, timeout):
     return result
 
 
-def run(sizes, buckets, databases, prowler=False, prowler_timeout=3600):
+def run(sizes, buckets, databases, prowler=False, prowler_timeout=3600, port=None):
     rows = []
     ok = True
     checks = []
@@ -260,11 +260,13 @@ def run(sizes, buckets, databases, prowler=False, prowler_timeout=3600):
         print(f"Prowler {prowler_run.prowler_version()}: {len(checks)} mapped checks; ids it does not have: {unknown}")
     for size in sizes:
         prowler_result = None
-        with SandboxClient.start(seed="empty") as sandbox:
+        with SandboxClient.start(port=port, seed="empty") as sandbox:
             seeded = seed(sandbox, size, buckets, databases)
             sandbox.clear_requests()
             # moto answers a page of thousands of instances slowly: allow minutes per call, never retry.
-            config = Config(read_timeout=1800, connect_timeout=10, retries={"total_max_attempts": 1})
+            config = Config(
+                read_timeout=1800, connect_timeout=10, retries={"total_max_attempts": 1}, max_pool_connections=64
+            )
             snap = AwsSnapshot(
                 lambda service, region, sb=sandbox, cfg=config: sb.client(service, region, config=cfg), [P, DR]
             )
@@ -349,12 +351,13 @@ def main():
         help="also time Prowler's mapped checks (default: when .cache/prowler-venv holds Prowler)",
     )
     parser.add_argument("--prowler-timeout", type=int, default=3600, help="seconds per Prowler run")
+    parser.add_argument("--port", type=int, default=None, help="sandbox port (default: a free one)")
     args = parser.parse_args()
     prowler = prowler_run.prowler_available() if args.prowler is None else args.prowler
     if prowler and not prowler_run.prowler_available():
         print(f"Prowler is not installed in {prowler_run.PROWLER_VENV}: run bash benchmarks/prowler_env.sh")
         return 2
-    ok = run(parse_sizes(args.sizes), args.buckets, args.databases, prowler, args.prowler_timeout)
+    ok = run(parse_sizes(args.sizes), args.buckets, args.databases, prowler, args.prowler_timeout, args.port)
     return 0 if ok else 1
 
 

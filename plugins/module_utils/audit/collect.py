@@ -124,23 +124,47 @@ class Snapshot:
         self.partition = partition
         self._data = {}
         self._errors = {}
+        self._reading = {}  # cache key -> Event set when the thread reading it is done
+        self._state_lock = threading.Lock()
 
     def _collect(self, source, region, key):  # pragma: no cover - overridden
         raise SourceError("no data for %s" % source)
 
     def get(self, source, region=None, key=None):
+        """The source's data, read once: a thread asking for a source another thread is reading waits
+        for that read instead of making the same calls again."""
         if source in GLOBAL_SOURCES:
             region = GLOBAL
         cache_key = (source, region, key)
-        if cache_key in self._errors:
-            raise SourceError(self._errors[cache_key])
-        if cache_key not in self._data:
-            try:
-                self._data[cache_key] = self._collect(source, region, key)
-            except SourceError as exc:
-                self._errors[cache_key] = str(exc)
-                raise
-        return self._data[cache_key]
+        while True:
+            if cache_key in self._data:
+                return self._data[cache_key]
+            if cache_key in self._errors:
+                raise SourceError(self._errors[cache_key])
+            with self._state_lock:
+                if cache_key in self._data or cache_key in self._errors:
+                    continue
+                done = self._reading.get(cache_key)
+                if done is None:
+                    done = self._reading[cache_key] = threading.Event()
+                    break
+            done.wait()
+        try:
+            value = self._collect(source, region, key)
+        except SourceError as exc:
+            self._errors[cache_key] = str(exc)
+            raise
+        else:
+            self._data[cache_key] = value
+            return value
+        finally:
+            with self._state_lock:
+                self._reading.pop(cache_key, None)
+            done.set()
+
+    def map(self, fn, items):
+        """[fn(item) for item in items]; AwsSnapshot runs them side by side."""
+        return [fn(item) for item in items]
 
     def errors(self):
         return dict(self._errors)
@@ -180,10 +204,13 @@ class StaticSnapshot(Snapshot):
 class AwsSnapshot(Snapshot):
     """A snapshot read from the AWS APIs through ``client_factory``."""
 
-    def __init__(self, client_factory, regions, retry=None, aws_retry=False, sleep=time.sleep, max_workers=8):
+    def __init__(self, client_factory, regions, retry=None, aws_retry=False, sleep=time.sleep, max_workers=16):
         super().__init__(regions)
         self.max_workers = max(1, int(max_workers))
         self._lock = threading.RLock()
+        self._count_lock = threading.Lock()
+        # At most max_workers requests in flight, however many threads wait for data.
+        self._slots = threading.BoundedSemaphore(self.max_workers)
         self._factory = client_factory
         self._retry = retry
         self._aws_retry = aws_retry
@@ -207,16 +234,21 @@ class AwsSnapshot(Snapshot):
 
     def _count(self, model=None, **kwargs):
         if model is not None:
-            with self._lock:
+            with self._count_lock:
                 self.api_calls["%s:%s" % (model.service_model.service_name, model.name)] += 1
 
     def _parallel(self, fn, items):
-        """fn(item) for every item, on up to max_workers threads (reads AWS has only per resource)."""
+        """[fn(item) for item in items], in that order, on up to max_workers threads."""
         items = list(items)
         if self.max_workers == 1 or len(items) < 2:
             return [fn(item) for item in items]
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(items))) as pool:
             return list(pool.map(fn, items))
+
+    def map(self, fn, items):
+        """Independent work (the checks of the findings) side by side; results in the order of ``items``.
+        Each reads the sources it needs through ``get``, so a source is still read once."""
+        return self._parallel(fn, items)
 
     def prefetch(self, source, keys, region=None):
         scope = GLOBAL if source in GLOBAL_SOURCES else region
@@ -231,9 +263,10 @@ class AwsSnapshot(Snapshot):
     def call(self, service, region, operation, **params):
         client = self.client(service, region)
         method = getattr(client, operation)
-        if self._aws_retry:
-            return method(aws_retry=True, **params)
-        return method(**params)
+        with self._slots:
+            if self._aws_retry:
+                return method(aws_retry=True, **params)
+            return method(**params)
 
     def paginate(self, service, region, operation, **params):
         client = self.client(service, region)
@@ -244,7 +277,8 @@ class AwsSnapshot(Snapshot):
         build = raw.get_paginator(operation).paginate(**params).build_full_result
         if self._retry is not None:
             build = self._retry(build)
-        return build()
+        with self._slots:
+            return build()
 
     def _collect(self, source, region, key):
         reader = getattr(self, "_read_" + source, None)
@@ -418,11 +452,15 @@ class AwsSnapshot(Snapshot):
         else:  # pragma: no cover - old botocore
             buckets = self.call("s3", None, "list_buckets").get("Buckets", [])
         # ListBuckets names each bucket's region on AWS; an endpoint that does not is asked per bucket.
-        for bucket in buckets:
-            if not bucket.get("BucketRegion"):
-                self.bucket_location_lookups += 1
-                loc = self.call("s3", None, "get_bucket_location", Bucket=bucket["Name"]).get("LocationConstraint")
-                bucket["BucketRegion"] = loc or "us-east-1"
+        unnamed = [bucket for bucket in buckets if not bucket.get("BucketRegion")]
+
+        def locate(bucket):
+            return self.call("s3", None, "get_bucket_location", Bucket=bucket["Name"]).get("LocationConstraint")
+
+        locations = self._parallel(locate, unnamed)
+        for index, bucket in enumerate(unnamed):
+            bucket["BucketRegion"] = locations[index] or "us-east-1"
+        self.bucket_location_lookups += len(unnamed)
         return buckets
 
     def _bucket_region(self, bucket):
