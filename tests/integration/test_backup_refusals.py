@@ -1,0 +1,49 @@
+"""The backup role refuses, before any call, naming the variable: a retention below the vault lock's minimum, a
+schedule AWS would refuse (backup plan rule, restore testing plan), a copy to the source region, and a key from
+the wrong region (playbooks/backups.yml; the sandbox's request log proves nothing was sent). The DLM module's
+refusals of a copy to its own region and a key from the wrong region are in test_backup_modules.py."""
+
+import pytest
+from playbook import run_playbook
+
+KEY = "arn:aws:kms:{region}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+CASES = {
+    "retention below the lock minimum": (
+        {
+            "backup_vault_lock_min_retention_days": 60,
+            "backup_rules": [{"name": "daily", "schedule": "cron(0 5 * * ? *)", "delete_after_days": 40}],
+        },
+        ["backup_rules: rule daily is refused", "backup_vault_lock_min/max_retention_days"],
+    ),
+    "backup rule schedule AWS refuses": (
+        {"backup_rules": [{"name": "daily", "schedule": "cron(0 5 * * * *)", "delete_after_days": 35}]},
+        ["backup_rules: rule daily is refused", "'?' in exactly one of day and weekday"],
+    ),
+    "restore testing schedule AWS refuses": (
+        {"backup_restore_testing_enabled": True, "backup_restore_testing_schedule": "cron(0 6 1 * SUN *)"},
+        ["backup_restore_testing_schedule (cron(0 6 1 * SUN *)) must be"],
+    ),
+    "backup copy to the source region": (
+        {"backup_dr_region": "us-east-1"},
+        ["backup_dr_region (us-east-1) must be two different regions"],
+    ),
+    "backup key from the wrong region": (
+        {
+            "backup_kms_key_arns": {
+                "us-east-1": KEY.format(region="us-west-2"),
+                "us-west-2": KEY.format(region="us-west-2"),
+            }
+        },
+        ["each backup_kms_key_arns entry must be a KMS key ARN of the region it is listed under"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_refused_before_any_call_naming_the_variable(quiet_sandbox, case):
+    extra, messages = CASES[case]
+    run = run_playbook(quiet_sandbox, "playbooks/backups.yml", extra_vars=extra)
+    assert run.returncode != 0, run.stdout[-2000:]
+    for message in messages:
+        assert message in run.stdout, (message, run.stdout[-3000:])
+    assert quiet_sandbox.requests() == []
