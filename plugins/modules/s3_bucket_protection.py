@@ -42,7 +42,7 @@ options:
     default: []
   bucket_tags:
     description:
-      - Protect every bucket of the account that carries all these tags (for example V({DataClass: phi})).
+      - Protect every bucket of the account that carries all these tags, for example C(DataClass=phi).
     type: dict
     default: {}
   create:

@@ -11,10 +11,10 @@ version_added: 0.1.0
 short_description: Replicate an S3 bucket to a bucket in another region, and copy what is already there
 description:
   - Sets the replication rules of a source bucket (the bucket of the O(region) option's region) that copy
-    new objects to a destination bucket in another region (finding C(2.3), the S3 half): rules by prefix
+    new objects to a destination bucket in another region (finding C(2.3), the S3 half), with rules by prefix
     and/or tags, objects encrypted with SSE-KMS included and re-encrypted with a key of the destination
     region, delete markers replicated, S3 Replication Time Control on request.
-  - The rules are merged: a rule is identified by its O(rules[].id); rules of the bucket with other ids are
+  - The rules are merged. A rule is identified by its O(rules[].id); rules of the bucket with other ids are
     kept. The role of the configuration is set to O(role_arn).
   - Replication covers objects written after it is set up. With O(replicate_existing=true) the objects
     already in the source that a rule selects and that the destination does not hold are copied too, at most

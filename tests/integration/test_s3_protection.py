@@ -50,12 +50,6 @@ def estate(assessed_sandbox):
     "extra, task, message",
     [
         ({"s3_protection_dr_region": P}, "Check the regions", "s3_protection_dr_region 'us-east-1'"),
-        (
-            {"s3_protection_object_lock_retention": {"mode": "FOREVER", "days": 1}},
-            "Check the Object Lock default retention",
-            "s3_protection_object_lock_retention",
-        ),
-        ({"s3_protection_kms_key_alias": "alias/aws/s3"}, "Check the KMS key alias", "alias/aws/s3"),
     ],
 )
 def test_bad_input_fails_before_any_change(estate, extra, task, message):
