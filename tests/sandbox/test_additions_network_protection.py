@@ -134,3 +134,36 @@ def test_network_firewall_rule_groups_and_policy_updates(clean_sandbox):
     nfw.delete_firewall_policy(FirewallPolicyName="p")
     nfw.delete_rule_group(RuleGroupArn=arn)
     assert nfw.list_rule_groups()["RuleGroups"] == []
+
+
+def test_network_firewall_tags_on_policies_rule_groups_and_firewalls(clean_sandbox):
+    nfw = clean_sandbox.client("network-firewall")
+    ec2 = clean_sandbox.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.6.1.0/24")["Subnet"]["SubnetId"]
+    policy = nfw.create_firewall_policy(
+        FirewallPolicyName="tagged",
+        FirewallPolicy={"StatelessDefaultActions": ["aws:pass"], "StatelessFragmentDefaultActions": ["aws:pass"]},
+        Tags=[{"Key": "Old", "Value": "x"}],
+    )["FirewallPolicyResponse"]["FirewallPolicyArn"]
+    group = nfw.create_rule_group(RuleGroupName="tagged", Type="STATEFUL", Capacity=10, RuleGroup=STATEFUL)[
+        "RuleGroupResponse"
+    ]["RuleGroupArn"]
+    firewall = nfw.create_firewall(
+        FirewallName="tagged", FirewallPolicyArn=policy, VpcId=vpc, SubnetMappings=[{"SubnetId": subnet}]
+    )["Firewall"]["FirewallArn"]
+    for arn in (policy, group, firewall):
+        nfw.tag_resource(ResourceArn=arn, Tags=[{"Key": "Project", "Value": "medcircle"}])
+    nfw.untag_resource(ResourceArn=policy, TagKeys=["Old"])
+    assert nfw.list_tags_for_resource(ResourceArn=policy)["Tags"] == [{"Key": "Project", "Value": "medcircle"}]
+    # the Describe answers show the same tags
+    assert nfw.describe_firewall_policy(FirewallPolicyArn=policy)["FirewallPolicyResponse"]["Tags"] == [
+        {"Key": "Project", "Value": "medcircle"}
+    ]
+    assert nfw.describe_rule_group(RuleGroupArn=group)["RuleGroupResponse"]["Tags"] == [
+        {"Key": "Project", "Value": "medcircle"}
+    ]
+    assert {"Key": "Project", "Value": "medcircle"} in nfw.list_tags_for_resource(ResourceArn=firewall)["Tags"]
+    with pytest.raises(botocore.exceptions.ClientError) as error:
+        nfw.tag_resource(ResourceArn=policy.replace("tagged", "missing"), Tags=[{"Key": "a", "Value": "b"}])
+    assert _code(error) == "ResourceNotFoundException"
