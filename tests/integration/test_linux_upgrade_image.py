@@ -200,3 +200,41 @@ def test_a_failed_refresh_stops_the_run_with_what_to_do(assessed_sandbox, estate
     assert "ended Failed" in message and "protected from scale in" in message
     assert "describe-scaling-activities --auto-scaling-group-name pytest-protected-asg" in message
     assert f"linux_upgrade_image_pinned_id={estate['old']}" in message
+
+
+def test_a_refresh_that_outlasts_the_wait_stops_the_run_and_goes_on(assessed_sandbox, estate, tmp_path):
+    """A refresh slower than linux_upgrade_image_wait_timeout: the run stops saying it goes on in AWS and how to
+    wait for it again or stop it; the refresh is left running."""
+    sb = assessed_sandbox
+    ec2, autoscaling = sb.client("ec2"), sb.client("autoscaling")
+    ec2.create_launch_template(
+        LaunchTemplateName="pytest-slow-lt",
+        LaunchTemplateData={"ImageId": estate["old"], "InstanceType": "t3.micro"},
+    )
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="pytest-slow-asg",
+        LaunchTemplate={"LaunchTemplateName": "pytest-slow-lt", "Version": "$Latest"},
+        MinSize=1,
+        MaxSize=2,
+        DesiredCapacity=1,
+        AvailabilityZones=["us-east-1a"],
+    )
+    sb.call("PUT", "autoscaling/instance-refresh", {"step_seconds": 60})
+    extra = {
+        **EXTRA,
+        "linux_upgrade_image_asg": "pytest-slow-asg",
+        "linux_upgrade_image_launch_template": "pytest-slow-lt",
+        "linux_upgrade_image_wait_timeout": 2,
+        "linux_upgrade_reports_dir": str(tmp_path),
+    }
+    try:
+        run = run_playbook(sb, PLAYBOOK, extra_vars=extra)
+        assert run.returncode != 0
+        message = run.task("Stop when the refresh did not finish successfully")["msg"]
+        assert "is still Pending" in message or "is still InProgress" in message, message
+        assert "after 2 s (linux_upgrade_image_wait_timeout)" in message and "goes on in AWS" in message
+        assert "cancel-instance-refresh --auto-scaling-group-name pytest-slow-asg" in message
+        refreshes = autoscaling.describe_instance_refreshes(AutoScalingGroupName="pytest-slow-asg")["InstanceRefreshes"]
+        assert [r["Status"] for r in refreshes] in (["Pending"], ["InProgress"])
+    finally:
+        sb.call("PUT", "autoscaling/instance-refresh", {"step_seconds": 0.5})
