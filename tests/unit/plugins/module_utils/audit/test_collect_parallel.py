@@ -1,0 +1,104 @@
+"""The collector read side by side: a source is read once however many threads want it, a failed read fails
+every thread that waited for it, results keep their order, and no more than ``max_workers`` requests are
+in flight."""
+
+import threading
+import time
+
+import pytest
+from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.collect import (
+    AwsSnapshot,
+    Snapshot,
+    SourceError,
+)
+
+
+class SlowSnapshot(Snapshot):
+    """Each read takes a while and is counted; source "broken" fails."""
+
+    def __init__(self):
+        super().__init__(["us-east-1"])
+        self.reads = []
+        self.lock = threading.Lock()
+
+    def _collect(self, source, region, key):
+        with self.lock:
+            self.reads.append((source, region, key))
+        time.sleep(0.05)
+        if source == "broken":
+            raise SourceError(f"broken in {region}: AccessDenied")
+        return {"source": source, "key": key}
+
+
+def _together(fn, count):
+    """fn() on ``count`` threads released at the same moment; their results or exceptions."""
+    start = threading.Barrier(count)
+    out = [None] * count
+
+    def run(index):
+        start.wait()
+        try:
+            out[index] = fn()
+        except Exception as exc:  # collected for the assertions
+            out[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return out
+
+
+def test_a_source_wanted_by_many_threads_is_read_once():
+    snap = SlowSnapshot()
+    results = _together(lambda: snap.get("ec2_instances", "us-east-1"), 8)
+    assert snap.reads == [("ec2_instances", "us-east-1", None)]
+    assert all(r is results[0] for r in results)  # the one answer, shared
+
+
+def test_a_failed_read_fails_every_thread_that_waited_for_it_and_is_not_retried():
+    snap = SlowSnapshot()
+    results = _together(lambda: snap.get("broken", "us-east-1"), 6)
+    assert snap.reads == [("broken", "us-east-1", None)]
+    assert all(isinstance(r, SourceError) and "AccessDenied" in str(r) for r in results)
+    with pytest.raises(SourceError, match="AccessDenied"):
+        snap.get("broken", "us-east-1")
+    assert len(snap.reads) == 1
+    assert snap.errors() == {("broken", "us-east-1", None): "broken in us-east-1: AccessDenied"}
+
+
+class FakeClient:
+    """A client whose one operation records how many calls are in flight."""
+
+    def __init__(self, tracker):
+        self.tracker = tracker
+        self.meta = type("Meta", (), {"events": type("Events", (), {"register": lambda *a, **k: None})()})()
+
+    def describe_instance_attribute(self, InstanceId, Attribute):
+        with self.tracker["lock"]:
+            self.tracker["now"] += 1
+            self.tracker["peak"] = max(self.tracker["peak"], self.tracker["now"])
+        time.sleep(0.02)
+        with self.tracker["lock"]:
+            self.tracker["now"] -= 1
+        return {"DisableApiTermination": {"Value": InstanceId.endswith("1")}}
+
+
+@pytest.mark.parametrize("workers", [1, 3, 16])
+def test_requests_in_flight_stay_within_workers_and_results_keep_order(workers):
+    tracker = {"lock": threading.Lock(), "now": 0, "peak": 0}
+    client = FakeClient(tracker)
+    snap = AwsSnapshot(lambda service, region: client, ["us-east-1"], max_workers=workers)
+    ids = [f"i-{n:02d}" for n in range(24)]
+
+    def read(iid):
+        return snap.call("ec2", "us-east-1", "describe_instance_attribute", InstanceId=iid, Attribute="x")
+
+    answers = snap.map(read, ids)
+    assert [a["DisableApiTermination"]["Value"] for a in answers] == [iid.endswith("1") for iid in ids]
+    assert tracker["peak"] <= workers
+    if workers > 1:
+        assert tracker["peak"] > 1
+    else:
+        assert tracker["peak"] == 1
