@@ -419,7 +419,9 @@ _FINDINGS = [
         "prowler_checks": [],
         "hipaa": [H_MALWARE],
         "remediation": _auto("linux_upgrade", "playbooks/linux_upgrade.yml"),
-        "next_step": "Plan an upgrade window and run playbooks/linux_upgrade.yml for the listed instances.",
+        "next_step": "Run playbooks/linux_upgrade.yml -e linux_upgrade_mode=image to move the Auto Scaling group to "
+        "the latest Amazon Linux 2023 image; move standalone instances under the group with "
+        "playbooks/provision_fleet.yml (the end-of-life report lists them).",
     },
     {
         "id": "3.8",
