@@ -137,3 +137,53 @@ def test_a_destination_bucket_in_another_region_is_refused_before_any_change(aws
     code, out = run({"rules": [RULE]}, capsys)
     assert code == 1
     assert "rules[0].destination_region us-west-2 is not the region of bucket" in out["msg"]
+
+
+def test_existing_objects_are_copied_in_batches_that_a_rerun_resumes(aws_module, capsys):
+    objects = [{"Key": "records/a.json", "Size": 3}, {"Key": "records/b.json", "Size": 4}]
+    current = {"ReplicationConfiguration": {"Role": ROLE, "Rules": [WANTED_RULE]}}
+
+    def listing(in_destination):
+        src = aws_module.stub("s3", "us-east-1")
+        src.add_response("get_bucket_replication", current, {"Bucket": SRC})
+        src.add_response("list_objects_v2", {"Contents": objects, "IsTruncated": False}, {"Bucket": SRC, "Prefix": ""})
+        aws_module.stub("s3", "us-west-2").add_response(
+            "list_objects_v2", {"Contents": in_destination, "IsTruncated": False}, {"Bucket": DST, "Prefix": ""}
+        )
+
+    def copy(key):
+        aws_module.stub("s3", "us-west-2").add_response(
+            "copy_object",
+            {"CopyObjectResult": {"ETag": '"x"'}},
+            {
+                "Bucket": DST,
+                "Key": key,
+                "CopySource": {"Bucket": SRC, "Key": key},
+                "MetadataDirective": "COPY",
+                "TaggingDirective": "COPY",
+                "ServerSideEncryption": "aws:kms",
+                "SSEKMSKeyId": DR_KEY,
+            },
+        )
+
+    args = {"rules": [RULE], "replicate_existing": True, "replicate_existing_batch_size": 1}
+    buckets_ready(aws_module)
+    listing([])
+    copy("records/a.json")
+    code, out = run(args, capsys)
+    assert code == 0, out
+    assert out["changed"] is True and out["configuration_changed"] is False
+    assert {k: out["existing"][k] for k in ("copied", "remaining", "failed")} == {
+        "copied": 1,
+        "remaining": 1,
+        "failed": 0,
+    }
+
+    # the next run skips what is there and copies the rest
+    buckets_ready(aws_module)
+    listing(objects[:1])
+    copy("records/b.json")
+    code, out = run(args, capsys)
+    assert code == 0, out
+    assert out["existing"]["already_in_destination"] == 1
+    assert {k: out["existing"][k] for k in ("copied", "remaining")} == {"copied": 1, "remaining": 0}
