@@ -11,9 +11,9 @@ version_added: 0.2.0
 short_description: Write the backup report (JSON, Markdown, HTML) of the protected resources
 description:
   - Reads the AWS Backup vaults of each region (read-only) and writes, per protected resource, the newest
-    recovery point in each region, its age against the RPO target, and the last restore of it and its result: a
+    recovery point in each region, its age against the RPO target, and the last restore of it and its result (a
     restore test of a restore testing plan AWS runs (with its validation status when one was reported) or a restore
-    started on demand.
+    started on demand).
   - Writes C(backup-report.json), C(backup-report.md) and C(backup-report.html) into O(dest).
 author:
   - MedCircle Cloud Operations (@medcircle)

@@ -10,7 +10,7 @@ module: backup_restore_testing_plan
 version_added: 0.3.0
 short_description: AWS Backup restore testing plans and their selections, which AWS runs on a schedule
 description:
-  - Creates, updates or deletes an AWS Backup restore testing plan, identified by its O(name): when AWS runs it
+  - Creates, updates or deletes an AWS Backup restore testing plan, identified by its O(name), and sets when AWS runs it
     (a cron schedule in a time zone, a start window), which recovery points it picks (newest or random within
     a window of days, from which vaults, snapshots or continuous), and its selections (which protected resources of
     one type, by ARN or by tag, the restore settings to override, how long the restored resource is kept for
