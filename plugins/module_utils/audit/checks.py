@@ -894,9 +894,10 @@ def check_2_3(snap, ctx):
         )
     bucket_regions = {b["Name"]: b.get("BucketRegion") for b in snap.get("s3_buckets")}
     names = [n for n in _bucket_names(snap, ctx) if bucket_regions.get(n) == primary]
-    snap.prefetch("s3_bucket", [(attr, n) for n in names for attr in ("tagging", "replication")])
+    snap.prefetch("s3_bucket", [("tagging", n) for n in names])
     key, value = ctx.phi_tag
     phi = [n for n in names if _bucket_tags(snap, n).get(key) == value]
+    snap.prefetch("s3_bucket", [("replication", n) for n in phi or names])  # only the buckets judged
     for name in phi or names:
         repl = snap.get("s3_bucket", key=("replication", name))
         targets = []
@@ -970,9 +971,10 @@ def check_2_5(snap, ctx):
 def check_2_6(snap, ctx):
     """Object Lock on the buckets that hold patient data (tag DataClass=phi; every bucket when none is tagged)."""
     resources = []
-    names = _bucket_names(snap, ctx, "object_lock", "tagging")
+    names = _bucket_names(snap, ctx, "tagging")
     key, value = ctx.phi_tag
     phi = [n for n in names if _bucket_tags(snap, n).get(key) == value]
+    snap.prefetch("s3_bucket", [("object_lock", n) for n in phi or names])  # only the buckets judged
     scoped = bool(phi)
     for name in names:
         if scoped and name not in phi:
