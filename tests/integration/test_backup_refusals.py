@@ -1,7 +1,7 @@
-"""The backup role refuses, before any call, naming the variable: a retention below the vault lock's minimum, a
+"""The backup roles refuse, before any call, naming the variable: a retention below the vault lock's minimum, a
 schedule AWS would refuse (backup plan rule, restore testing plan), a copy to the source region, and a key from
-the wrong region (playbooks/backups.yml; the sandbox's request log proves nothing was sent). The DLM module's
-refusals of a copy to its own region and a key from the wrong region are in test_backup_modules.py."""
+the wrong region, for the AWS Backup and the DLM snapshot settings (playbooks/backups.yml checks both roles'
+variables first; the sandbox's request log proves nothing was sent)."""
 
 import pytest
 from playbook import run_playbook
@@ -35,6 +35,26 @@ CASES = {
             }
         },
         ["each backup_kms_key_arns entry must be a KMS key ARN of the region it is listed under"],
+    ),
+    "DLM copy to the source region": (
+        {"dlm_snapshots_dr_region": "us-east-1"},
+        ["dlm_snapshots_dr_region (us-east-1)", "must be two different region names"],
+    ),
+    "DLM copy key from the wrong region": (
+        {"dlm_snapshots_copy_kms_key_arn": KEY.format(region="us-east-1")},
+        ["dlm_snapshots_copy_kms_key_arn", "must be a key ARN in us-west-2"],
+    ),
+    "DLM schedule AWS refuses": (
+        {
+            "dlm_snapshots_policies": [
+                {
+                    "name": "medcircle-volumes",
+                    "target_tags": {"Project": "medcircle"},
+                    "schedules": [{"name": "nightly", "cron_expression": "cron(0 3 * * MON *)", "retain_count": 7}],
+                }
+            ]
+        },
+        ["dlm_snapshots_policies: policy medcircle-volumes schedule nightly", "'?' in exactly one of day and weekday"],
     ),
 }
 
