@@ -1417,12 +1417,15 @@ def check_3_1(snap, ctx):
             continue
         value = facts.get("sshd_password_authentication")
         on = _truthy(value)
+        off = value is False or str(value).strip().lower() in ("0", "no", "false", "off")
+        # A value that is neither (sshd did not say) is left to a person, never read as "no".
         resources.append(
             res(
                 facts.get("instance_id") or host,
                 facts.get("region") or "host",
-                "fail" if on else "pass",
-                "sshd PasswordAuthentication: %s" % ("yes" if on else "no"),
+                "fail" if on else ("pass" if off else "manual"),
+                "sshd PasswordAuthentication: %s"
+                % ("yes" if on else "no" if off else "%s (confirm with sshd -T)" % value),
                 "PasswordAuthentication no (keys or Session Manager only)",
                 rtype="Other",
                 name=host,

@@ -289,6 +289,10 @@ def test_3_1_password_policy_and_host_facts():
     assert any(r.get("name") == "app1" and r["status"] == "fail" for r in result["resources"])
     facts["app1"]["sshd_password_authentication"] = False
     assert _run("3.1", data, _ctx(host_facts=facts))["status"] == "pass"
+    facts["app1"]["sshd_password_authentication"] = "unknown"
+    host = next(r for r in _run("3.1", data, _ctx(host_facts=facts))["resources"] if r.get("name") == "app1")
+    assert host["status"] == "manual"
+    assert "unknown (confirm with sshd -T)" in host["observed"]
     data["iam_password_policy"] = None
     assert _run("3.1", data)["status"] == "fail"
 
