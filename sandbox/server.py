@@ -78,8 +78,11 @@ def serve(port: int, seed: str) -> None:
     # Like AWS, every account has the AWS managed policies (arn:aws:iam::aws:policy/...).
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     app = build_app(port, seed)
+    from sandbox import speed
+
     try:
-        server = make_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
+        handler = speed.keep_alive_handler(MotoRequestHandler)
+        server = make_server(HOST, port, app, threaded=True, request_handler=handler)
     except OSError as error:
         raise SandboxError(f"cannot listen on {HOST}:{port}: {error.strerror or error}") from error
 

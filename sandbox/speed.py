@@ -13,9 +13,21 @@ tests/sandbox/test_speed.py compares each with moto's own code.
 - EC2 tags: moto finds one resource's tags by copying and scanning the tags of every EC2 resource
   in the region, so DescribeInstances of N instances costs N x (all tagged resources). The tags
   of one resource are looked up by its id (the filter moto builds matches that id exactly).
+- Error answers: for every error (S3's NoSuchBucketPolicy, IAM's NoSuchEntity, ...) moto builds a
+  new botocore Session to list every service botocore knows, then indexes every error shape of the
+  service again. Both depend only on the installed botocore: they are made once.
+
+And one change to how the server talks, not to what it answers:
+
+- Connections: werkzeug's development server closes the connection after every answer (it cannot
+  tell where an unread request body ends), so every request costs a new TCP connection and a new
+  server thread, on both sides. The sandbox reads every request body whole before moto sees it, so
+  the connection is always at the next request's first byte: it is kept open (HTTP/1.1
+  keep-alive, as AWS endpoints do), with TCP_NODELAY so a small answer is not held back.
 """
 
 import functools
+import socket
 
 _APPLIED = False
 # Host names remembered per dispatcher; S3's virtual-hosted names make the set grow with the buckets.
@@ -82,10 +94,74 @@ def _ec2_tags_by_resource_id() -> None:
     TaggedEC2Resource.get_tags = get_tags
 
 
+def _error_lookups_once() -> None:
+    from moto.core import errors, utils
+
+    # errors.get_exception_service_model calls ``utils.service_name_from_moto_package_name``, nothing else.
+    if not hasattr(utils.service_name_from_moto_package_name, "cache_info"):
+        utils.service_name_from_moto_package_name = functools.cache(utils.service_name_from_moto_package_name)
+    shared = {}  # serviceId -> ErrorLookup, for every factory moto makes
+
+    def __init__(self):
+        self._error_lut_cache = shared
+
+    errors.ErrorLookupFactory.__init__ = __init__
+
+
+class _NothingToDrain:
+    """werkzeug.serving's view of the selectors module: after an answer it reads whatever the client
+    sent beyond the request, which on a kept-open connection is the client's next request. The
+    sandbox has read every body whole (KeepAliveHandler.make_environ): there is never anything to drain."""
+
+    EVENT_READ = 1
+
+    class DefaultSelector:
+        def register(self, *args, **kwargs):
+            pass
+
+        def select(self, timeout=None):
+            return []
+
+        def close(self):
+            pass
+
+
+def keep_alive_handler(base):
+    """A request handler like ``base`` (moto's) that keeps connections open between requests."""
+    from werkzeug import serving
+
+    from sandbox import detect
+
+    serving.selectors = _NothingToDrain
+
+    class KeepAliveHandler(base):
+        # An idle connection is closed after this many seconds (a client reconnects on its next call).
+        timeout = 300
+
+        def setup(self):
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def make_environ(self):
+            environ = super().make_environ()
+            detect.read_body(environ)  # the whole body, Content-Length or chunked: the next byte is the next request
+            return environ
+
+        def send_header(self, keyword, value):
+            # werkzeug sends "Connection: close" on every answer; keep the connection unless the
+            # client asked to close it or the answer failed half-way (close_connection is then set).
+            if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
+                return
+            super().send_header(keyword, value)
+
+    return KeepAliveHandler
+
+
 def apply() -> None:
     global _APPLIED
     if _APPLIED:
         return
     _action_names_once_per_class()
     _ec2_tags_by_resource_id()
+    _error_lookups_once()
     _APPLIED = True

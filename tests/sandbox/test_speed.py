@@ -56,3 +56,79 @@ def test_the_dispatcher_answers_as_moto_and_remembers():
         assert fast.get_backend_for_host(host) == plain.get_backend_for_host(host)
         assert fast.get_backend_for_host(host) == plain.get_backend_for_host(host)  # the remembered answer
     assert fast._backend_by_host["ec2.us-east-1.amazonaws.com"] == "ec2"
+
+
+def test_error_answers_are_moto_own_and_indexed_once():
+    from moto.core import errors, utils
+
+    speed.apply()
+    assert utils.service_name_from_moto_package_name("networkfirewall") == "network-firewall"
+    assert utils.service_name_from_moto_package_name("s3") == "s3"
+    assert utils.service_name_from_moto_package_name.cache_info().hits >= 0  # remembered
+    first, second = errors.ErrorLookupFactory(), errors.ErrorLookupFactory()
+    assert first._error_lut_cache is second._error_lut_cache  # one index for every factory
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="speed-errors")
+        for _ in range(2):  # the first answer builds the index, the second reads it
+            try:
+                s3.get_bucket_policy(Bucket="speed-errors")
+            except s3.exceptions.ClientError as error:
+                assert error.response["Error"]["Code"] == "NoSuchBucketPolicy"
+                assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+            else:
+                raise AssertionError("a bucket without a policy answered GetBucketPolicy")
+
+
+def _raw(conn, method, path, body=None, headers=None):
+    headers = headers or {}
+    conn.request(method, path, body=body, headers=headers, encode_chunked="Transfer-Encoding" in headers)
+    response = conn.getresponse()
+    return response.status, response.getheader("Connection"), response.read()
+
+
+def test_the_server_keeps_connections_open(sandbox):
+    """Requests on one connection are answered in order, whatever body the one before sent."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=30)
+    try:
+        status, connection, _ = _raw(conn, "GET", "/_sandbox/faults")
+        assert (status, connection) == (200, None)
+        sock = conn.sock
+        assert sock is not None  # still open after the answer
+        # A body no one reads (an unknown moto-api path), then a chunked one: the next request is intact.
+        status, _, _ = _raw(conn, "POST", "/moto-api/no-such-route", body=b"x" * 70000)
+        assert conn.sock is sock
+        chunks = iter([b'{"a":', b" 1}"])
+        status, _, _ = _raw(
+            conn, "POST", "/moto-api/no-such-route", body=chunks, headers={"Transfer-Encoding": "chunked"}
+        )
+        assert conn.sock is sock
+        status, connection, body = _raw(conn, "GET", "/_sandbox/faults")
+        assert (status, connection) == (200, None)
+        assert body.strip() == b"[]"
+        assert conn.sock is sock  # one connection for all four requests
+        # A client that asks to close gets its connection closed.
+        status, connection, _ = _raw(conn, "GET", "/_sandbox/faults", headers={"Connection": "close"})
+        assert (status, connection) == (200, "close")
+    finally:
+        conn.close()
+
+
+def test_sdk_calls_on_kept_connections(clean_sandbox):
+    """Bodies with Expect: 100-continue, errors and HEAD answers on kept-open connections."""
+    s3 = clean_sandbox.client("s3")
+    s3.create_bucket(Bucket="keep-alive")
+    big = bytes(range(256)) * 8192  # 2 MiB: the SDK sends Expect: 100-continue
+    s3.put_object(Bucket="keep-alive", Key="big", Body=big)
+    for _ in range(3):
+        assert s3.get_object(Bucket="keep-alive", Key="big")["Body"].read() == big
+        assert s3.head_object(Bucket="keep-alive", Key="big")["ContentLength"] == len(big)
+        try:
+            s3.get_bucket_policy(Bucket="keep-alive")
+        except s3.exceptions.ClientError as error:
+            assert error.response["Error"]["Code"] == "NoSuchBucketPolicy"
+    ec2 = clean_sandbox.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    assert [v["VpcId"] for v in ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"]] == [vpc]
