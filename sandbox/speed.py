@@ -13,6 +13,9 @@ tests/sandbox/test_speed.py compares each with moto's own code.
 - EC2 tags: moto finds one resource's tags by copying and scanning the tags of every EC2 resource
   in the region, so DescribeInstances of N instances costs N x (all tagged resources). The tags
   of one resource are looked up by its id (the filter moto builds matches that id exactly).
+- Instances by id: moto finds one instance (DescribeInstanceAttribute, ModifyInstanceAttribute, ...)
+  by copying every reservation and testing every instance against no filter; the same instances are
+  looked at in the same order without the copies.
 - Error answers: for every error (S3's NoSuchBucketPolicy, IAM's NoSuchEntity, ...) moto builds a
   new botocore Session to list every service botocore knows, then indexes every error shape of the
   service again. Both depend only on the installed botocore: they are made once.
@@ -24,9 +27,16 @@ And one change to how the server talks, not to what it answers:
   server thread, on both sides. The sandbox reads every request body whole before moto sees it, so
   the connection is always at the next request's first byte: it is kept open (HTTP/1.1
   keep-alive, as AWS endpoints do), with TCP_NODELAY so a small answer is not held back.
+- Request headers: Python's HTTP server reads the header lines of every request with the email
+  package's general parser (a third of the CPU of a small request). Header lines of the usual
+  ``Name: value`` form are split directly into the same message object; anything else (folded
+  lines, a name with odd characters) still goes to the email parser.
 """
 
+import email.parser
 import functools
+import http.client
+import re
 import socket
 
 _APPLIED = False
@@ -94,6 +104,24 @@ def _ec2_tags_by_resource_id() -> None:
     TaggedEC2Resource.get_tags = get_tags
 
 
+def _instances_by_id_without_copies() -> None:
+    from moto.ec2.exceptions import InvalidInstanceIdError
+    from moto.ec2.models.instances import InstanceBackend
+
+    original = InstanceBackend.get_instance
+
+    def get_instance(self, instance_id):
+        # moto: the first of all_instances() (every reservation, in order, copied; applies(None) is True)
+        for reservation in list(self.reservations.values()):
+            for instance in list(reservation.instances):
+                if instance.id == instance_id:
+                    return instance
+        raise InvalidInstanceIdError(instance_id)
+
+    get_instance.original = original
+    InstanceBackend.get_instance = get_instance
+
+
 def _error_lookups_once() -> None:
     from moto.core import errors, utils
 
@@ -106,6 +134,27 @@ def _error_lookups_once() -> None:
         self._error_lut_cache = shared
 
     errors.ErrorLookupFactory.__init__ = __init__
+
+
+# A header name as the email parser accepts it at the start of a header line: printable, no colon.
+_HEADER_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+\Z")
+_END_OF_HEADERS = (b"\r\n", b"\n", b"")
+
+
+def parse_headers(fp, _class=http.client.HTTPMessage):
+    """http.client.parse_headers, with the usual header lines split directly (see the module's docstring)."""
+    lines = http.client._read_headers(fp)
+    message = _class()
+    for raw in lines:
+        if raw in _END_OF_HEADERS:
+            break
+        name, colon, value = raw.decode("iso-8859-1").partition(":")
+        if not colon or not _HEADER_NAME.match(name):
+            return email.parser.Parser(_class=_class).parsestr(b"".join(lines).decode("iso-8859-1"))
+        # as email's compat32 policy stores a header line: value without leading blanks or the line end
+        message.set_raw(name, value.lstrip(" \t").rstrip("\r\n"))
+    message.set_payload("")
+    return message
 
 
 class _NothingToDrain:
@@ -133,6 +182,7 @@ def keep_alive_handler(base):
     from sandbox import detect
 
     serving.selectors = _NothingToDrain
+    http.client.parse_headers = parse_headers  # read by http.server for every request line
 
     class KeepAliveHandler(base):
         # An idle connection is closed after this many seconds (a client reconnects on its next call).
@@ -164,4 +214,5 @@ def apply() -> None:
     _action_names_once_per_class()
     _ec2_tags_by_resource_id()
     _error_lookups_once()
+    _instances_by_id_without_copies()
     _APPLIED = True

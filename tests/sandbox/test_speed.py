@@ -1,6 +1,7 @@
 """sandbox/speed.py: each shortcut answers exactly what moto's own code answers."""
 
 import boto3
+import pytest
 from moto import mock_aws
 from moto.core import responses
 from moto.core.utils import method_names_from_class
@@ -132,3 +133,62 @@ def test_sdk_calls_on_kept_connections(clean_sandbox):
     ec2 = clean_sandbox.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     assert [v["VpcId"] for v in ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"]] == [vpc]
+
+
+HEADER_BLOCKS = [
+    (
+        b"Host: 127.0.0.1:5000\r\nAccept-Encoding: identity\r\nUser-Agent: Boto3/1.44.8\r\n"
+        b"X-Amz-Date: 20261202T041000Z\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20261202/"
+        b"us-east-1/s3/aws4_request, SignedHeaders=host, Signature=abc\r\nContent-Length: 0\r\n\r\n"
+    ),
+    b"A: 1\r\nA: 2\r\nB:no-space\r\nC:   \t spaced  \r\n\r\nthe body is not read",
+    b"A: 1\r\n folded\r\nB: 2\r\n\r\n",  # a folded line: the email parser's way
+    b"Bad Header: 1\r\nB: 2\r\n\r\n",  # a name with a space
+    b"From nobody\r\nA: 1\r\n\r\n",
+    b"X_under: 1\n\n",
+    b"\r\n",
+    b"",
+]
+
+
+def test_request_headers_are_read_as_python_reads_them():
+    import io
+
+    for block in HEADER_BLOCKS:
+        theirs = _python_parse_headers(io.BytesIO(block))
+        ours = speed.parse_headers(io.BytesIO(block))
+        assert type(ours) is type(theirs)
+        assert ours.items() == theirs.items(), block
+        assert ours.get_payload() == theirs.get_payload()
+        assert [type(d) for d in ours.defects] == [type(d) for d in theirs.defects]
+
+
+def _python_parse_headers(fp):
+    """http.client.parse_headers as Python ships it (the sandbox server replaces it in its own process)."""
+    import email.parser
+    import http.client
+
+    headers = http.client._read_headers(fp)
+    return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(b"".join(headers).decode("iso-8859-1"))
+
+
+def test_an_instance_is_found_as_moto_finds_it():
+    speed.apply()
+    from moto.ec2.exceptions import InvalidInstanceIdError
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.instances import InstanceBackend
+
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=image, MinCount=3, MaxCount=3)["Instances"]]
+        ids += [i["InstanceId"] for i in ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2)["Instances"]]
+        ec2.terminate_instances(InstanceIds=[ids[1]])
+        backend = ec2_backends["123456789012"]["us-east-1"]
+        for iid in ids:
+            assert InstanceBackend.get_instance(backend, iid) is InstanceBackend.get_instance.original(backend, iid)
+        for get in (InstanceBackend.get_instance, InstanceBackend.get_instance.original):
+            with pytest.raises(InvalidInstanceIdError):
+                get(backend, "i-0000000000000000f")
+        attr = ec2.describe_instance_attribute(InstanceId=ids[3], Attribute="disableApiTermination")
+        assert attr["InstanceId"] == ids[3]

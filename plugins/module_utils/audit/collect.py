@@ -169,6 +169,9 @@ class Snapshot:
     def errors(self):
         return dict(self._errors)
 
+    def read_ahead(self, sources):
+        """Start reading ``sources`` ((source, region) pairs) before any check asks; here, nothing to start."""
+
     def prefetch(self, source, keys, region=None):
         """Read many keys of a per-resource source ahead of the checks (errors stay recorded per key)."""
         for key in keys:
@@ -249,6 +252,17 @@ class AwsSnapshot(Snapshot):
         """Independent work (the checks of the findings) side by side; results in the order of ``items``.
         Each reads the sources it needs through ``get``, so a source is still read once."""
         return self._parallel(fn, items)
+
+    def read_ahead(self, sources):
+        """Start reading ``sources`` ((source, region) pairs) in the background, in that order; a check
+        that asks for one waits for that read (``get``). Errors are recorded as for any read."""
+
+        def one(source, region):
+            with contextlib.suppress(SourceError):
+                self.get(source, region)
+
+        for source, region in sources:
+            threading.Thread(target=one, args=(source, region), daemon=True).start()
 
     def prefetch(self, source, keys, region=None):
         scope = GLOBAL if source in GLOBAL_SOURCES else region
