@@ -102,8 +102,6 @@ class AuditContext:
         key, _sep, value = str(phi_tag or "DataClass=phi").partition("=")
         self.phi_tag = (key, value)
         self.buckets = list(buckets or [])
-        # The S3 settings the selected findings read for every audited bucket (run_audit sets them).
-        self.bucket_settings = ()
 
 
 # ---------------------------------------------------------------------------
@@ -165,47 +163,20 @@ def _as_list(value):
     return [value]
 
 
-# The S3 settings each finding reads for every audited bucket. S3 answers one setting of one bucket per
-# call; run_audit hands the union for the selected findings to every check (ctx.bucket_settings), so
-# whichever check asks first reads them bucket by bucket: the SDK works out a bucket's endpoint once
-# for all its settings (its endpoint cache holds recent buckets) instead of once per setting.
-# tests/unit/test_audit_bucket_settings.py holds this table to what the checks read.
-BUCKET_SETTINGS = {
-    "1.6": ("encryption", "logging"),
-    "2.4": ("versioning",),
-    "2.5": ("encryption", "logging"),
-    "2.6": ("tagging",),
-    "2.7": ("logging",),
-    "2.8": ("policy",),
-    "2.9": ("logging",),
-}
-
-
-FIRST_READS = ("ec2_instances", "autoscaling_instances", "ec2_network_interfaces", "ec2_volumes")
-
-
-def bucket_settings_for(finding_ids):
-    """The S3 settings the findings ``finding_ids`` read for every audited bucket, sorted."""
-    return tuple(sorted({attr for fid in finding_ids for attr in BUCKET_SETTINGS.get(fid, ())}))
-
-
 def _bucket_names(snap, ctx, *attributes):
-    """The audited bucket names; their ``attributes`` (versioning, policy, ...) and those of
-    ``ctx.bucket_settings`` are read ahead, in parallel, bucket by bucket."""
+    """The audited bucket names; their ``attributes`` (versioning, policy, ...) are read ahead, in parallel."""
     names = [b["Name"] for b in snap.get("s3_buckets")]
     if ctx.buckets:
         names = [n for n in names if any(fnmatch.fnmatch(n, pat) for pat in ctx.buckets)]
     names = sorted(names)
     if attributes:
-        wanted = sorted(set(attributes) | set(getattr(ctx, "bucket_settings", ())))
-        snap.prefetch("s3_bucket", [(attr, name) for name in names for attr in wanted])
+        snap.prefetch("s3_bucket", [(attr, name) for name in names for attr in attributes])
     return names
 
 
 def _log_targets(snap, ctx):
     """Buckets that receive other buckets' server access logs: {target: [source buckets]}."""
     targets = {}
-    _bucket_names(snap, ctx, "logging")  # the audited buckets first, with their other settings
     names = sorted(b["Name"] for b in snap.get("s3_buckets"))
     snap.prefetch("s3_bucket", [("logging", name) for name in names])
     for name in names:
@@ -2476,6 +2447,11 @@ def select_findings(requested):
     return [f for f in fmeta.FINDING_IDS if f in wanted]
 
 
+# Read first in a full audit: the largest pages, and the instance lists that each instance's
+# termination-protection read (5.5) waits for.
+FIRST_READS = ("ec2_instances", "autoscaling_instances", "ec2_network_interfaces", "ec2_volumes")
+
+
 def run_audit(snap, ctx, finding_ids=None):
     """Run the selected checks over one snapshot; returns (results, summary).
 
@@ -2483,10 +2459,8 @@ def run_audit(snap, ctx, finding_ids=None):
     in parallel. Either way each source is read once and the results keep register order.
     """
     selected = select_findings(finding_ids)
-    ctx.bucket_settings = bucket_settings_for(selected)
     if len(selected) == len(fmeta.FINDING_IDS):
-        # A full audit reads these anyway: the largest pages, and the instance lists each instance's
-        # termination-protection read waits for, start before the checks' many small reads.
+        # a full audit reads them anyway: they start before the checks' many small reads
         snap.read_ahead([(source, region) for source in FIRST_READS for region in snap.regions])
     results = snap.map(lambda fid: run_check(fid, snap, ctx), selected)
     return results, summarise(results)

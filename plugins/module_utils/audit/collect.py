@@ -267,12 +267,19 @@ class AwsSnapshot(Snapshot):
     def prefetch(self, source, keys, region=None):
         scope = GLOBAL if source in GLOBAL_SOURCES else region
         todo = [k for k in keys if (source, scope, k) not in self._data and (source, scope, k) not in self._errors]
+        with self._state_lock:
+            # keys no other thread is reading yet are read here, in parallel
+            fresh = [k for k in todo if (source, scope, k) not in self._reading]
 
         def one(key):
             with contextlib.suppress(SourceError):
                 self.get(source, region, key)
 
-        self._parallel(one, todo)
+        self._parallel(one, fresh)
+        started = set(fresh)
+        for key in todo:  # the others: wait for the threads reading them
+            if key not in started:
+                one(key)
 
     def call(self, service, region, operation, **params):
         client = self.client(service, region)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.collect import (
+    GLOBAL,
     AwsSnapshot,
     Snapshot,
     SourceError,
@@ -102,3 +103,45 @@ def test_requests_in_flight_stay_within_workers_and_results_keep_order(workers):
         assert tracker["peak"] > 1
     else:
         assert tracker["peak"] == 1
+
+
+class SlowAwsSnapshot(AwsSnapshot):
+    """AwsSnapshot's threading (read_ahead, prefetch) over SlowSnapshot's slow, counted reads."""
+
+    def __init__(self):
+        super().__init__(lambda service, region: None, ["us-east-1", "us-west-2"], max_workers=4)
+        self.reads = []
+        self.lock = threading.Lock()
+
+    _collect = SlowSnapshot._collect
+
+
+def test_read_ahead_starts_reads_that_checks_then_share():
+    snap = SlowAwsSnapshot()
+    snap.read_ahead([("ec2_instances", "us-east-1"), ("ec2_instances", "us-west-2"), ("broken", "us-east-1")])
+    deadline = time.monotonic() + 5
+    while len(snap.reads) < 3 and time.monotonic() < deadline:  # started without anyone asking
+        time.sleep(0.005)
+    assert sorted(snap.reads) == [
+        ("broken", "us-east-1", None),
+        ("ec2_instances", "us-east-1", None),
+        ("ec2_instances", "us-west-2", None),
+    ]
+    assert snap.get("ec2_instances", "us-west-2") == {"source": "ec2_instances", "key": None}
+    with pytest.raises(SourceError, match="AccessDenied"):
+        snap.get("broken", "us-east-1")
+    assert len(snap.reads) == 3  # each read once: the checks got the answers read ahead
+
+
+def test_prefetch_from_several_threads_reads_each_key_once_and_returns_when_all_are_read():
+    snap = SlowAwsSnapshot()
+    keys = [("logging", f"bucket-{i}") for i in range(12)]
+
+    def prefetch():
+        snap.prefetch("s3_bucket", keys, "us-east-1")
+        # including the keys another thread was reading
+        return all(("s3_bucket", GLOBAL, k) in snap._data for k in keys)  # bucket settings are global
+
+    assert _together(prefetch, 3) == [True, True, True]
+    assert sorted(k for _s, _r, k in snap.reads) == sorted(keys)  # 12 reads for 3 x 12 asks
+    assert all(snap.get("s3_bucket", "us-east-1", k) == {"source": "s3_bucket", "key": k} for k in keys)
