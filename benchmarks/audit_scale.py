@@ -300,7 +300,7 @@ def run_audit(sandbox):
 
 
 def report_audit(size, buckets, databases, seeded, round_no, rounds, audit):
-    when = "a sandbox that has not answered yet" if round_no == 1 else "a sandbox that has answered both tools"
+    when = "a sandbox that has not answered yet" if round_no == 1 else "a sandbox that has answered these reads before"
     print(f"\n=== {size} instances, {buckets} buckets, {databases} databases (seeded in {seeded:.1f}s)")
     print(f"round {round_no} of {rounds}, on {when}")
     print(
