@@ -22,7 +22,8 @@ checks (Prowler wall / audit wall >= 10).
 Each size runs --rounds rounds (default 2) of audit then Prowler on the same estate. The sandbox loads a
 service's code the first time the service is asked, which the first tool of the first round pays for
 alone; the floors are judged on the last round, when the sandbox has answered both tools once, and the
-first round's times are printed beside them.
+first round's times are printed beside them. --latency-ms N makes the sandbox wait N ms before
+answering every call of either tool (its fault injection), to compare them as on a network.
 Exit status 1 when a size misses a floor.
 """
 
@@ -320,7 +321,7 @@ def report_audit(size, buckets, databases, seeded, round_no, rounds, audit):
             print(f"{op:<52}{made.get(op, 0):>8}{bound.get(op, 0):>8}{flag}")
 
 
-def run(sizes, buckets, databases, prowler=False, prowler_timeout=3600, port=None, rounds=2):
+def run(sizes, buckets, databases, prowler=False, prowler_timeout=3600, port=None, rounds=2, latency_ms=0):
     rows = []
     ok = True
     checks = []
@@ -329,9 +330,12 @@ def run(sizes, buckets, databases, prowler=False, prowler_timeout=3600, port=Non
         checks = sorted({c for cs in by_finding.values() for c in cs})
         print(f"Prowler {prowler_run.prowler_version()}: {len(checks)} mapped checks; ids it does not have: {unknown}")
     for size in sizes:
-        prowler_result = None
         with SandboxClient.start(port=port, seed="empty") as sandbox:
             seeded = seed(sandbox, size, buckets, databases)
+            if latency_ms:
+                # every call waits this long in the sandbox before it is answered, as on a network
+                sandbox.set_faults([{"delay_seconds": latency_ms / 1000.0}])
+                print(f"every call answered after {latency_ms} ms (the sandbox's fault injection)")
             audit_runs, prowler_runs = [], []
             for round_no in range(1, rounds + 1):
                 sandbox.clear_requests()
@@ -406,6 +410,12 @@ def main():
     parser.add_argument("--prowler-timeout", type=int, default=3600, help="seconds per Prowler run")
     parser.add_argument("--port", type=int, default=None, help="sandbox port (default: a free one)")
     parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="make the sandbox wait this long before answering every call, for both tools (default 0)",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=2,
@@ -419,7 +429,14 @@ def main():
     if args.rounds < 1:
         parser.error("--rounds must be 1 or more")
     ok = run(
-        parse_sizes(args.sizes), args.buckets, args.databases, prowler, args.prowler_timeout, args.port, args.rounds
+        parse_sizes(args.sizes),
+        args.buckets,
+        args.databases,
+        prowler,
+        args.prowler_timeout,
+        args.port,
+        args.rounds,
+        args.latency_ms,
     )
     return 0 if ok else 1
 
