@@ -22,7 +22,14 @@ import urllib.request
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# boto3 clients of tests and scripts sign with this dummy key (moto accepts any credentials).
 DUMMY_KEY = "testing"
+# What Ansible runs use: the dummy credentials of inventories/sandbox/group_vars/all/aws.yml. Ansible hides a
+# secret key's value wherever it appears in a module's output, so these are words no real output contains (a
+# secret of "testing" turned a restore testing plan's ARN into "restore-********-plan"). Any access key that is
+# not one of moto's own IAM keys is moto's default account, 123456789012.
+ANSIBLE_ACCESS_KEY = "AKIASANDBOXEXAMPLE01"
+ANSIBLE_SECRET_KEY = "sandbox-dummy-secret-not-a-real-key"
 
 
 def free_port() -> int:
@@ -165,11 +172,15 @@ class SandboxClient:
         return self._session.client(service, region_name=region, endpoint_url=self.endpoint, **kwargs)
 
     def env(self) -> dict:
-        """Environment variables that point AWS SDKs (and so ansible's AWS modules) at this sandbox."""
+        """Environment variables that point AWS SDKs (and so ansible's AWS modules) at this sandbox.
+
+        The credentials are the sandbox inventory's (``ANSIBLE_ACCESS_KEY``/``ANSIBLE_SECRET_KEY``), so that
+        the only thing ansible masks in what its modules return is that secret itself.
+        """
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": DUMMY_KEY,
-            "AWS_SECRET_ACCESS_KEY": DUMMY_KEY,
+            "AWS_ACCESS_KEY_ID": ANSIBLE_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": ANSIBLE_SECRET_KEY,
             "AWS_DEFAULT_REGION": "us-east-1",
             "SANDBOX_PORT": str(self.port),
         }

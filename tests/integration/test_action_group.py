@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sandbox_client import ANSIBLE_ACCESS_KEY, ANSIBLE_SECRET_KEY
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 PLAYBOOK = """
@@ -17,8 +19,8 @@ PLAYBOOK = """
   module_defaults:
     group/medcircle.cloudops.aws:
       endpoint_url: "{endpoint}"
-      access_key: testing
-      secret_key: testing
+      access_key: {access_key}
+      secret_key: {secret_key}
       region: us-west-2
   tasks:
     - name: This collection's module
@@ -30,7 +32,9 @@ PLAYBOOK = """
 
 def test_group_defaults_reach_our_modules_and_amazon_aws(clean_sandbox, tmp_path):
     playbook = tmp_path / "group.yml"
-    playbook.write_text(PLAYBOOK.format(endpoint=clean_sandbox.endpoint))
+    playbook.write_text(
+        PLAYBOOK.format(endpoint=clean_sandbox.endpoint, access_key=ANSIBLE_ACCESS_KEY, secret_key=ANSIBLE_SECRET_KEY)
+    )
     # No AWS_* variables at all: endpoint, region and credentials can only come from the group defaults.
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), PATH=f"{Path(sys.executable).parent}:{env['PATH']}")
