@@ -23,7 +23,9 @@ Each size runs --rounds rounds (default 2) of audit then Prowler on the same est
 service's code the first time the service is asked, which the first tool of the first round pays for
 alone; the floors are judged on the last round, when the sandbox has answered both tools once, and the
 first round's times are printed beside them. --latency-ms N makes the sandbox wait N ms before
-answering every call of either tool (its fault injection), to compare them as on a network.
+answering every call of either tool (its fault injection), to compare them as on a network;
+--ec2-rate-limit applies EC2's default request-rate limit (100 calls per API and region at once, then
+20 a second) to both tools, as AWS would.
 Exit status 1 when a size misses a floor.
 """
 
@@ -39,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 for path in (REPO / ".collections", REPO, REPO / "tests"):
     sys.path.insert(0, str(path))
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper  # noqa: E402
 from ansible_collections.medcircle.cloudops.plugins.module_utils.audit import checks as checks_module  # noqa: E402
 from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.collect import (  # noqa: E402
     IMAGE_BATCH,
@@ -46,6 +49,7 @@ from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.collect i
     PATCH_STATE_BATCH,
     AwsSnapshot,
 )
+from ansible_collections.medcircle.cloudops.plugins.modules.risk_audit import ThrottlingRetry  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from sandbox_client import DUMMY_KEY, SandboxClient  # noqa: E402
 
@@ -265,13 +269,20 @@ def run_audit(sandbox):
     import boto3
 
     session = boto3.session.Session(aws_access_key_id=DUMMY_KEY, aws_secret_access_key=DUMMY_KEY)
-    # moto answers a page of thousands of instances slowly: allow minutes per call, never retry.
-    config = Config(read_timeout=1800, connect_timeout=10, retries={"total_max_attempts": 1}, max_pool_connections=64)
+    # The module's retries (adaptive mode, throttling retried with jittered backoff); moto answers a
+    # page of thousands of instances slowly: allow minutes per call.
+    config = Config(
+        read_timeout=1800,
+        connect_timeout=10,
+        retries={"mode": "adaptive", "total_max_attempts": 2},
+        max_pool_connections=64,
+    )
 
     def factory(service, region):
-        return session.client(service, region_name=region, endpoint_url=sandbox.endpoint, config=config)
+        client = session.client(service, region_name=region, endpoint_url=sandbox.endpoint, config=config)
+        return RetryingBotoClientWrapper(client, ThrottlingRetry.jittered_backoff())
 
-    snap = AwsSnapshot(factory, [P, DR])
+    snap = AwsSnapshot(factory, [P, DR], retry=ThrottlingRetry.jittered_backoff(), aws_retry=True)
     started = time.monotonic()
     snap.get("account")
     _results, summary = checks_module.run_audit(snap, checks_module.AuditContext())
@@ -321,7 +332,14 @@ def report_audit(size, buckets, databases, seeded, round_no, rounds, audit):
             print(f"{op:<52}{made.get(op, 0):>8}{bound.get(op, 0):>8}{flag}")
 
 
-def run(sizes, buckets, databases, prowler=False, prowler_timeout=3600, port=None, rounds=2, latency_ms=0):
+# EC2's documented request-rate limit for non-mutating actions: per account, region and API, a bucket of
+# 100 tokens refilled at 20 a second.
+EC2_RATE_LIMIT = {"service": "ec2", "rate_limit": 20, "burst": 100}
+
+
+def run(
+    sizes, buckets, databases, prowler=False, prowler_timeout=3600, port=None, rounds=2, latency_ms=0, ec2_limit=False
+):
     rows = []
     ok = True
     checks = []
@@ -332,10 +350,16 @@ def run(sizes, buckets, databases, prowler=False, prowler_timeout=3600, port=Non
     for size in sizes:
         with SandboxClient.start(port=port, seed="empty") as sandbox:
             seeded = seed(sandbox, size, buckets, databases)
+            rules = []
             if latency_ms:
                 # every call waits this long in the sandbox before it is answered, as on a network
-                sandbox.set_faults([{"delay_seconds": latency_ms / 1000.0}])
+                rules.append({"delay_seconds": latency_ms / 1000.0})
                 print(f"every call answered after {latency_ms} ms (the sandbox's fault injection)")
+            if ec2_limit:
+                rules.append(EC2_RATE_LIMIT)
+                print("EC2 calls limited as on AWS: per API and region, 100 at once, then 20 a second")
+            if rules:
+                sandbox.set_faults(rules)
             audit_runs, prowler_runs = [], []
             for round_no in range(1, rounds + 1):
                 sandbox.clear_requests()
@@ -416,6 +440,12 @@ def main():
         help="make the sandbox wait this long before answering every call, for both tools (default 0)",
     )
     parser.add_argument(
+        "--ec2-rate-limit",
+        action="store_true",
+        help="limit every EC2 API of both tools as AWS does by default (a bucket of 100 per API and region, "
+        "refilled at 20 a second): the per-instance reads then take as long as on AWS",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=2,
@@ -437,6 +467,7 @@ def main():
         args.port,
         args.rounds,
         args.latency_ms,
+        args.ec2_rate_limit,
     )
     return 0 if ok else 1
 

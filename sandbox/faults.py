@@ -3,6 +3,7 @@
 import difflib
 import random
 import threading
+import time
 
 from sandbox import models
 
@@ -17,7 +18,12 @@ RULE_FIELDS = {
     "seed": "random seed, for repeatable runs",
     "delay_seconds": "sleep this many seconds (0..600) before answering a matching call (slow APIs, restore durations)",
     "match": "only calls whose URI or body contains this text match (e.g. a resource identifier)",
+    "rate_limit": "a request-rate limit as AWS applies it: tokens added per second to a bucket per matching "
+    "(service, operation, region); a call that finds the bucket empty is throttled",
+    "burst": "the bucket's size for rate_limit (missing = rate_limit, rounded up)",
 }
+
+MAX_RATE_LIMIT = 100000
 
 MAX_DELAY_SECONDS = 600
 
@@ -39,6 +45,9 @@ class Rule:
         self.count = spec.get("count")
         self.delay_seconds = float(spec.get("delay_seconds", 0))
         self.match = spec.get("match")
+        self.rate_limit = float(spec.get("rate_limit", 0))
+        self.burst = float(spec.get("burst") or -(-self.rate_limit // 1))
+        self._buckets: dict = {}  # (service, operation, region) -> [tokens, monotonic time of the last refill]
         self.injected = 0
         self.random = random.Random(spec.get("seed"))  # noqa: S311 - test randomness, not crypto
 
@@ -48,7 +57,15 @@ class Rule:
 
     @property
     def delay_only(self) -> bool:
-        return self.throttle_rate + self.error_rate <= 0
+        return self.throttle_rate + self.error_rate <= 0 and self.rate_limit <= 0
+
+    def take_token(self, key, now: float) -> bool:
+        """Refill the key's bucket for the time since its last call, then take a token if there is one."""
+        tokens, last = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate_limit)
+        taken = tokens >= 1
+        self._buckets[key] = (tokens - 1 if taken else tokens, now)
+        return taken
 
     def matches(self, service: str, operation: str, region: str | None, text: str | None = None) -> bool:
         return (
@@ -104,11 +121,18 @@ def validate_rules(payload) -> list[dict]:
         _number(rule, where, "throttle_rate", 0, 1)
         _number(rule, where, "error_rate", 0, 1)
         _number(rule, where, "delay_seconds", 0, MAX_DELAY_SECONDS)
+        _number(rule, where, "rate_limit", 0.01, MAX_RATE_LIMIT)
+        _number(rule, where, "burst", 1, MAX_RATE_LIMIT)
         throttle = rule.get("throttle_rate", 0)
         error = rule.get("error_rate", 0)
-        if throttle + error <= 0 and not rule.get("delay_seconds"):
+        if "burst" in rule and "rate_limit" not in rule:
+            raise RuleError(f"{where}: burst is the bucket size of rate_limit; set rate_limit too")
+        if rule.get("rate_limit") and throttle + error > 0:
+            raise RuleError(f"{where}: rate_limit cannot be combined with throttle_rate or error_rate; use two rules")
+        if throttle + error <= 0 and not rule.get("delay_seconds") and not rule.get("rate_limit"):
             raise RuleError(
-                f"{where}: injects nothing; set throttle_rate and/or error_rate above 0, or delay_seconds above 0"
+                f"{where}: injects nothing; set throttle_rate and/or error_rate above 0, rate_limit, "
+                "or delay_seconds above 0"
             )
         if throttle + error > 1:
             raise RuleError(f"{where}: throttle_rate + error_rate must not exceed 1, got {throttle + error}")
@@ -172,11 +196,20 @@ class Faults:
         return 0.0
 
     def pick(self, service: str, operation: str, region: str | None, text: str | None = None):
-        """("throttle" | "error", rule) for the first live rule that fires on this request, else None."""
+        """("throttle" | "error", rule) for the first live rule that fires on this request, else None.
+
+        A rate_limit rule fires when the bucket of the call's (service, operation, region) is empty.
+        """
+        now = time.monotonic()
         with self._lock:
             for rule in self._rules:
                 if rule.spent or rule.delay_only or not rule.matches(service, operation, region, text):
                     continue
+                if rule.rate_limit > 0:
+                    if rule.take_token((service, operation, region), now):
+                        continue
+                    rule.injected += 1
+                    return "throttle", rule
                 draw = rule.random.random()
                 if draw < rule.throttle_rate:
                     kind = "throttle"

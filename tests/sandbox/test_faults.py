@@ -1,6 +1,7 @@
 """Fault injection: each service's real throttling answer, server errors, and rule matching."""
 
 import json
+import time
 
 import botocore.retries.standard
 import pytest
@@ -145,6 +146,48 @@ def test_seeded_rates_repeat(quiet_sandbox):
     assert {"ok", "Throttling"} == set(first)
 
 
+def test_rate_limit_is_a_token_bucket_per_operation_and_region(quiet_sandbox):
+    """EC2's request-rate limits: a bucket of ``burst`` tokens per API and region, refilled at rate_limit/s."""
+    quiet_sandbox.set_faults([{"service": "ec2", "rate_limit": 2, "burst": 5}])
+    ec2 = quiet_sandbox.client("ec2", config=standard(1))
+
+    def outcomes(call, n):
+        result = []
+        for _ in range(n):
+            try:
+                call()
+                result.append("ok")
+            except ClientError as error:
+                result.append(error.response["Error"]["Code"])
+        return result
+
+    # The burst goes through, then the empty bucket throttles (no time for more than a token to come back).
+    first = outcomes(ec2.describe_vpcs, 8)
+    assert first[:5] == ["ok"] * 5
+    assert first[5:].count("RequestLimitExceeded") >= 2
+    # Another operation and the same operation in another region have their own buckets.
+    assert outcomes(ec2.describe_subnets, 5) == ["ok"] * 5
+    west = quiet_sandbox.client("ec2", region="eu-west-1", config=standard(1))
+    assert outcomes(west.describe_vpcs, 5) == ["ok"] * 5
+    # Tokens come back at rate_limit per second.
+    time.sleep(1.6)
+    assert outcomes(ec2.describe_vpcs, 3)[:2] == ["ok", "ok"]
+    (rule,) = quiet_sandbox.faults()
+    assert rule["injected"] >= 3
+    throttled = quiet_sandbox.requests(fault=True)
+    assert {entry["operation"] for entry in throttled} == {"DescribeVpcs"}
+
+
+def test_rate_limited_calls_succeed_when_paced(quiet_sandbox):
+    """A client that keeps under the rate is never throttled (the bucket is not a random draw)."""
+    quiet_sandbox.set_faults([{"service": "sts", "rate_limit": 20}])
+    sts = quiet_sandbox.client("sts", config=standard(1))
+    for _ in range(30):
+        sts.get_caller_identity()
+        time.sleep(0.06)
+    assert quiet_sandbox.requests(fault=True) == []
+
+
 def test_faults_are_listed_and_cleared(quiet_sandbox):
     quiet_sandbox.set_faults({"rules": [{"service": "s3", "throttle_rate": 0.25}]})
     assert quiet_sandbox.faults()[0]["service"] == "s3"
@@ -165,6 +208,9 @@ def test_faults_are_listed_and_cleared(quiet_sandbox):
         ([{"throttle_rate": 1, "colour": "red"}], "unknown field(s) colour"),
         ([{"throttle_rate": 1, "count": 0}], "count must be a whole number"),
         ([{"error_rate": 1, "error_status": 502}], "error_status must be 500 or 503"),
+        ([{"rate_limit": 0}], "rate_limit must be a number from 0.01"),
+        ([{"burst": 10, "throttle_rate": 1}], "set rate_limit too"),
+        ([{"rate_limit": 5, "throttle_rate": 0.5}], "cannot be combined"),
         (["ec2"], "must be a JSON object"),
         ("ec2", "must be a JSON list"),
     ],
