@@ -1,8 +1,9 @@
 """Strong account passwords (finding 3.1, AWS half): playbooks/remediate/identity.yml on the as-assessed estate.
 
-The as-assessed policy (6 characters, no classes) fails 3.1; check mode sends no mutating call and says what
-it would set; the real run sets the policy of the inventory and 3.1's account resource passes; a second run
-reports no change. A weaker policy in the inventory is refused before any change.
+The as-assessed policy (6 characters, no classes) fails 3.1; check mode sends no mutating call and the module
+reports, field by field and with a diff, what it would set; the real run sends one UpdateAccountPasswordPolicy
+and 3.1's account resource passes; a second run (and --check) reports no change and sends no mutating call.
+A weaker policy in the inventory is refused before any change.
 """
 
 import json
@@ -55,23 +56,44 @@ def test_audit_fails_and_check_mode_changes_nothing(estate, tmp_path):
     run = run_playbook(estate, PLAYBOOK, check=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert estate.requests(mutating=True) == []
-    plan = run.task("3.1 | AUDIT | Show the current password policy")
-    assert plan["changed"] is True and "Would set" in plan["msg"][1], plan
-    assert run.task("3.1 | PATCH").get("skipped") is True
+    # The module itself is the plan under --check: changed, with the fields it would set and a diff.
+    patch = run.task("3.1 | PATCH | Set the strong account password policy")
+    assert patch["changed"] is True and not patch.get("skipped"), patch
+    assert "MinimumPasswordLength 6 -> 14" in patch["changes"], patch
+    assert "PasswordReusePrevention not set -> 24" in patch["changes"], patch
+    assert patch["diff"]["before"]["minimum_password_length"] == 6
+    assert patch["diff"]["after"]["minimum_password_length"] == 14
+    shown = run.task("3.1 | AUDIT | Show what changed")
+    assert shown["msg"][0] == "Would change (old -> new):" and "MinimumPasswordLength 6 -> 14" in shown["msg"], shown
+    assert shown["changed"] is False
     policy = estate.client("iam").get_account_password_policy()["PasswordPolicy"]
     assert policy["MinimumPasswordLength"] == 6
 
 
 def test_remediation_sets_the_policy_and_is_idempotent(estate, tmp_path):
+    estate.clear_requests()
     run = run_playbook(estate, PLAYBOOK)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.task("3.1 | PATCH")["changed"] is True
+    assert [r["operation"] for r in estate.requests(mutating=True)] == ["UpdateAccountPasswordPolicy"]
+    assert run.task("3.1 | AUDIT | Show what changed")["msg"][0] == "Changed (old -> new):"
     policy = estate.client("iam").get_account_password_policy()["PasswordPolicy"]
     assert policy["MinimumPasswordLength"] == 14 and policy["PasswordReusePrevention"] == 24
     assert policy["MaxPasswordAge"] == 90 and policy["AllowUsersToChangePassword"] is True
     assert all(policy[k] for k in ("RequireSymbols", "RequireNumbers", "RequireUppercaseCharacters"))
     account = audit(estate, tmp_path)
     assert account["status"] == "pass", account
+    estate.clear_requests()
     again = run_playbook(estate, PLAYBOOK)
     assert again.returncode == 0
     assert again.stats["localhost"]["changed"] == 0, again.stats
+    # The rerun reads the policy and sends nothing that changes it.
+    assert estate.requests(service="iam", operation="GetAccountPasswordPolicy")
+    assert estate.requests(mutating=True) == []
+    assert again.task("3.1 | AUDIT | Show what changed")["msg"][0].startswith("No change:")
+
+    # --check on the remediated account: nothing would change.
+    checked = run_playbook(estate, PLAYBOOK, check=True)
+    assert checked.returncode == 0
+    assert checked.stats["localhost"]["changed"] == 0, checked.stats
+    assert estate.requests(mutating=True) == []

@@ -3,7 +3,9 @@
 The as-assessed account has no trail, no GuardDuty and no alarms: the audit fails 2.11. Check mode sends no
 mutating call. The real run creates the logs key, an encrypted versioned TLS-only bucket whose existing policy
 statement is kept, a log group with retention, a multi-region logging trail with log file validation and KMS,
-GuardDuty in both regions and the three alarms; the audit then passes 2.11 and a second run changes nothing.
+GuardDuty in both regions and the three alarms, whose SNS topic is encrypted with the logs key (whose policy lets
+CloudWatch alarms use it); the audit then passes 2.11 and a second run changes nothing. A topic whose encryption
+was taken off is shown by --check (no mutating call) and encrypted again by the next run.
 """
 
 import json
@@ -15,6 +17,8 @@ P, DR = "us-east-1", "us-west-2"
 ACCOUNT = "123456789012"
 BUCKET = f"medcircle-cloudtrail-{ACCOUNT}"
 PLAYBOOK = "playbooks/remediate/monitoring.yml"
+TOPIC = f"arn:aws:sns:{P}:{ACCOUNT}:medcircle-security-alerts"
+ENCRYPT_TASK = "2.11 | PATCH | Encrypt the security alert topic"
 EXISTING = {
     "Sid": "AuditorsRead",
     "Effect": "Allow",
@@ -63,6 +67,11 @@ def test_audit_fails_and_check_mode_changes_nothing(estate, tmp_path):
     guardduty = run.task("2.11 | PATCH | Turn on GuardDuty")
     assert [(d["region"], d["action"]) for d in guardduty["detectors"]] == [(P, "create"), (DR, "create")]
     assert run.task("Say what the trail would use")["changed"] is True
+    plan = run.task("2.11 | AUDIT | Plan for the alert topic")
+    assert (
+        plan["changed"] is True and "would be created" in plan["msg"] and "encrypted with the logs key" in plan["msg"]
+    )
+    assert run.task(ENCRYPT_TASK).get("skipped") is True
     assert estate.client("cloudtrail", P).describe_trails()["trailList"] == []
 
 
@@ -99,9 +108,40 @@ def test_remediation_closes_the_finding_and_is_idempotent(estate, tmp_path):
     }
     assert all(a["AlarmActions"][0].endswith(":medcircle-security-alerts") for a in alarms)
 
+    # The alert topic is encrypted with the customer-managed logs key, and that key lets CloudWatch alarms publish.
+    kms = estate.client("kms", P)
+    logs_key = kms.describe_key(KeyId="alias/medcircle-logs")["KeyMetadata"]["Arn"]
+    sns = estate.client("sns", P)
+    assert sns.get_topic_attributes(TopicArn=TOPIC)["Attributes"]["KmsMasterKeyId"] == logs_key
+    assert run.task(ENCRYPT_TASK)["changed"] is True
+    policy = json.loads(kms.get_key_policy(KeyId=logs_key, PolicyName="default")["Policy"])
+    alarms_statement = {s.get("Sid"): s for s in policy["Statement"]}["CloudWatchAlarmsPublishToEncryptedTopics"]
+    assert alarms_statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert sorted(alarms_statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert alarms_statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+
     finding = audit(estate, tmp_path)
     assert finding["status"] == "pass", finding
 
+    estate.clear_requests()
     again = run_playbook(estate, PLAYBOOK)
     assert again.returncode == 0
     assert again.stats["localhost"]["changed"] == 0, [n for n, o in again.tasks() if o.get("changed")]
+    assert again.task(ENCRYPT_TASK)["changed"] is False
+    assert not estate.requests(service="sns", operation="SetTopicAttributes")
+
+    # Someone takes the encryption off: --check shows it would be put back (and changes nothing), a run puts it back.
+    sns.set_topic_attributes(TopicArn=TOPIC, AttributeName="KmsMasterKeyId", AttributeValue="")
+    estate.clear_requests()
+    checked = run_playbook(estate, PLAYBOOK, check=True)
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    encrypt = checked.task(ENCRYPT_TASK)
+    assert encrypt["changed"] is True and encrypt["diff"]["after"]["kms_key_arn"] == logs_key, encrypt
+    assert encrypt["diff"]["before"]["kms_key_arn"] is None
+    assert estate.requests(mutating=True) == []
+    assert not sns.get_topic_attributes(TopicArn=TOPIC)["Attributes"].get("KmsMasterKeyId")
+    fixed = run_playbook(estate, PLAYBOOK)
+    assert fixed.returncode == 0
+    changed = [n for n, o in fixed.tasks() if o.get("changed")]
+    assert len(changed) == 1 and ENCRYPT_TASK in changed[0], changed
+    assert sns.get_topic_attributes(TopicArn=TOPIC)["Attributes"]["KmsMasterKeyId"] == logs_key
