@@ -13,6 +13,8 @@ from sandbox_client import SandboxClient
 
 FINDINGS = ["1.3", "1.7", "5.5"]
 REGION = "us-east-1"
+# The primary and DR regions of the sandbox inventory: where the account's IMDS default is set.
+DEFAULT_REGIONS = ["us-east-1", "us-west-2"]
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,15 @@ def instance_settings(sandbox):
     return result
 
 
+def account_defaults(sandbox):
+    """The account-level IMDS defaults of the primary and DR regions (ManagedBy left out)."""
+    result = {}
+    for region in DEFAULT_REGIONS:
+        level = sandbox.client("ec2", region).get_instance_metadata_defaults()["AccountLevel"]
+        result[region] = {key: value for key, value in level.items() if key != "ManagedBy"}
+    return result
+
+
 HARDENED = {
     "http_tokens": "required",
     "hop_limit": 1,
@@ -82,11 +93,39 @@ def test_remediate_closes_1_3_1_7_5_5(estate, tmp_path):
     assert [r["operation"] for r in sandbox.requests(mutating=True)] == []
     hardening = plan.task("Require IMDSv2")
     assert hardening["changed"] is True
+    imds_default = plan.task("1.7 | PATCH | Make IMDSv2 the account default for new instances")
+    assert imds_default["changed"] is True
+    assert imds_default["changes"] == [
+        f"{region}: {change}"
+        for region in DEFAULT_REGIONS
+        for change in ("http_tokens no-preference -> required", "http_put_response_hop_limit no-preference -> 2")
+    ]
+    assert account_defaults(sandbox) == {region: {} for region in DEFAULT_REGIONS}
+
+    # Turned off, the account default is not even planned.
+    off = run_playbook(
+        sandbox, "playbooks/remediate/fleet.yml", check=True, extra_vars={"fleet_remediate_imds_defaults": False}
+    )
+    assert off.returncode == 0, off.stdout[-3000:] + off.stderr[-3000:]
+    assert off.task("Make IMDSv2 the account default").get("skipped") is True
+
+    # A hop limit outside 1-64 stops the play before any change, naming the variable.
+    sandbox.clear_requests()
+    bad = run_playbook(
+        sandbox, "playbooks/remediate/fleet.yml", extra_vars={"fleet_remediate_imds_default_hop_limit": 0}
+    )
+    assert bad.returncode != 0
+    assert "fleet_remediate_imds_default_hop_limit an integer from 1 to 64" in bad.stdout
+    assert [r["operation"] for r in sandbox.requests(mutating=True)] == []
 
     run = run_playbook(sandbox, "playbooks/remediate/fleet.yml")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     settings = instance_settings(sandbox)
     assert settings and all(value == HARDENED for value in settings.values()), settings
+    # New instances in the primary and DR regions get IMDSv2 unless their launch request says otherwise.
+    assert account_defaults(sandbox) == {
+        region: {"HttpTokens": "required", "HttpPutResponseHopLimit": 2} for region in DEFAULT_REGIONS
+    }
 
     after = audit(sandbox, tmp_path, "after")
     assert after == {"1.3": "pass", "1.7": "pass", "5.5": "pass"}
