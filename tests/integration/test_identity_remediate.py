@@ -3,7 +3,8 @@
 The as-assessed policy (6 characters, no classes) fails 3.1; check mode sends no mutating call and the module
 reports, field by field and with a diff, what it would set; the real run sends one UpdateAccountPasswordPolicy
 and 3.1's account resource passes; a second run (and --check) reports no change and sends no mutating call.
-A weaker policy in the inventory is refused before any change.
+A weaker policy in the inventory is refused before any change. The playbook's second play (MFA enforcement,
+finding 1.1) runs too; tests/integration/test_mfa_enforcement.py covers it, here it must only keep the rerun clean.
 """
 
 import json
@@ -75,7 +76,17 @@ def test_remediation_sets_the_policy_and_is_idempotent(estate, tmp_path):
     run = run_playbook(estate, PLAYBOOK)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.task("3.1 | PATCH")["changed"] is True
-    assert [r["operation"] for r in estate.requests(mutating=True)] == ["UpdateAccountPasswordPolicy"]
+    operations = [r["operation"] for r in estate.requests(mutating=True)]
+    assert operations.count("UpdateAccountPasswordPolicy") == 1, operations
+    # The second play (1.1, role mfa_enforcement) creates the MFA policy and group and adds the four console users
+    # of the estate (none has an access key); it changes nothing else.
+    assert sorted(set(operations) - {"UpdateAccountPasswordPolicy"}) == [
+        "AddUserToGroup",
+        "AttachGroupPolicy",
+        "CreateGroup",
+        "CreatePolicy",
+    ], operations
+    assert operations.count("AddUserToGroup") == 4, operations
     assert run.task("3.1 | AUDIT | Show what changed")["msg"][0] == "Changed (old -> new):"
     policy = estate.client("iam").get_account_password_policy()["PasswordPolicy"]
     assert policy["MinimumPasswordLength"] == 14 and policy["PasswordReusePrevention"] == 24

@@ -459,9 +459,77 @@ def _parse_time(value):
 # 1.x
 
 
+MFA_ENFORCED_TEXT = "the user can do nothing but set up MFA"
+MFA_ENFORCED_ENROLLED_TEXT = "without signing in with MFA the user can do nothing but set up MFA"
+
+
+def _denies_without_mfa(doc):
+    """True when a statement of ``doc`` denies every action (NotAction, or Action *) on every resource whenever
+    aws:MultiFactorAuthPresent is false or missing, and on no other condition (Bool or BoolIfExists)."""
+    for stmt in _statements(doc):
+        if stmt.get("Effect") != "Deny" or "*" not in _as_list(stmt.get("Resource")):
+            continue
+        if "NotAction" not in stmt and "*" not in _as_list(stmt.get("Action")):
+            continue
+        conditions = [
+            (operator.lower(), key.lower(), [str(v).lower() for v in _as_list(value)])
+            for operator, block in (stmt.get("Condition") or {}).items()
+            for key, value in (block.items() if isinstance(block, dict) else [(None, None)])
+            if key is not None
+        ]
+        if len(conditions) == 1 and conditions[0] in (
+            ("boolifexists", "aws:multifactorauthpresent", ["false"]),
+            ("bool", "aws:multifactorauthpresent", ["false"]),
+        ):
+            return True
+    return False
+
+
+def _mfa_enforcement(auth):
+    """{user name: [how MFA is enforced, ...]} from the account authorization details: policies attached to the
+    user (managed or inline) or to a group the user is in that deny without aws:MultiFactorAuthPresent."""
+    by_group = {}
+    by_user = {}
+    for kind, name, _arn, docs, item in _identity_policies(auth):
+        enforcing = [label for label, doc, pkind in docs if pkind != "aws" and _denies_without_mfa(doc)]
+        if kind == "group":
+            by_group[name] = enforcing
+        elif kind == "user":
+            by_user[name] = (enforcing, item.get("GroupList") or [])
+    out = {}
+    for user, (direct, groups) in by_user.items():
+        ways = ["%s attached to the user" % _short_policy_label(label) for label in direct]
+        for group in sorted(groups):
+            ways += ["%s via group %s" % (_short_policy_label(label), group) for label in by_group.get(group, [])]
+        out[user] = ways
+    return out
+
+
+def _short_policy_label(label):
+    """'policy X' -> 'X'; 'inline policy X' stays as it is."""
+    return label[len("policy ") :] if label.startswith("policy ") else label
+
+
+def _mfa_enforcement_text(enforcement, user, enrolled):
+    if enforcement is None:
+        return "MFA enforcement not known (the account authorization details could not be read)"
+    ways = enforcement.get(user) or []
+    if ways:
+        return "MFA enforced by %s: %s" % (
+            ", ".join(ways),
+            MFA_ENFORCED_ENROLLED_TEXT if enrolled else MFA_ENFORCED_TEXT,
+        )
+    return "MFA not enforced (no policy of the user or their groups denies actions without aws:MultiFactorAuthPresent)"
+
+
 def check_1_1(snap, ctx):
-    """MFA for every IAM user who can sign in to the console (credential report: mfa_active)."""
+    """MFA for every IAM user who can sign in to the console (credential report: mfa_active).
+
+    For each console user the evidence also says whether MFA is enforced (a policy of the user or of one of their
+    groups denies actions without aws:MultiFactorAuthPresent, as role mfa_enforcement sets up). The status still
+    follows mfa_active only: enforcement does not enrol the person."""
     resources = []
+    enforcement = False  # read on first use, only when there is a console user
     for row in snap.get("iam_credential_report"):
         user = row.get("user")
         if user == "<root_account>":
@@ -491,13 +559,19 @@ def check_1_1(snap, ctx):
                 )
             )
             continue
+        if enforcement is False:
+            try:
+                enforcement = _mfa_enforcement(snap.get("iam_authorization"))
+            except SourceError:
+                enforcement = None  # the source error is reported with the audit's read errors
         ok = row.get("mfa_active") == "true"
         resources.append(
             res(
                 user,
                 GLOBAL,
                 "pass" if ok else "fail",
-                "console password enabled, mfa_active: %s" % row.get("mfa_active"),
+                "console password enabled, mfa_active: %s; %s"
+                % (row.get("mfa_active"), _mfa_enforcement_text(enforcement, user, ok)),
                 "mfa_active: true",
                 rtype="AwsIamUser",
                 arn=row.get("arn"),

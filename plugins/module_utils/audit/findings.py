@@ -98,8 +98,11 @@ _FINDINGS = [
         "hipaa": [H_LOGIN, H_PWMGMT, H_AUTH],
         "remediation": _manual(
             "Each IAM user with a console password enrols an MFA device (IAM console > Users > Security "
-            "credentials > Assign MFA device); privileged users first. Then attach a policy that denies "
-            "actions without aws:MultiFactorAuthPresent."
+            "credentials > Assign MFA device); privileged users first. The enforcement is automated: "
+            "playbooks/remediate/identity.yml --tags mfa_enforcement (role mfa_enforcement) puts every console "
+            "user in the group medcircle-mfa-required, whose policy MedCircleRequireMFA denies every action but "
+            "setting up MFA without aws:MultiFactorAuthPresent; console users with an active access key are held "
+            "back and listed until their automation moves to a role."
         ),
         "next_step": "Ask every listed user to set up MFA today, starting with administrators, then re-run the audit.",
     },

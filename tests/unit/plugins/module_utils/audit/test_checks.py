@@ -254,6 +254,78 @@ def test_1_1_ignores_api_only_users_and_checks_root():
     assert _run("1.1", data)["status"] == "fail"
 
 
+MFA_DENY_DOC = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "DenyAllExceptListedIfNoMFA",
+            "Effect": "Deny",
+            "NotAction": ["iam:EnableMFADevice", "sts:GetSessionToken"],
+            "Resource": "*",
+            "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+        }
+    ],
+}
+
+
+def test_1_1_says_whether_mfa_is_enforced():
+    data = estate.weak()
+    auth = data["iam_authorization"]
+    auth["policies"].append(estate._policy("MedCircleRequireMFA", MFA_DENY_DOC))
+    # A deny that does not depend on MFA enforces nothing.
+    other_deny = {"Statement": [{"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}]}
+    auth["policies"].append(estate._policy("DenyNonS3", other_deny))
+    auth["groups"].append(
+        {
+            "GroupName": "medcircle-mfa-required",
+            "Arn": "arn:aws:iam::123456789012:group/medcircle-mfa-required",
+            "GroupPolicyList": [],
+            "AttachedManagedPolicies": [
+                {
+                    "PolicyName": "MedCircleRequireMFA",
+                    "PolicyArn": "arn:aws:iam::123456789012:policy/MedCircleRequireMFA",
+                }
+            ],
+        }
+    )
+    data["iam_credential_report"].append(
+        {
+            "user": "nurse",
+            "arn": "arn:aws:iam::123456789012:user/nurse",
+            "password_enabled": "true",
+            "mfa_active": "false",
+        }
+    )
+    console = [r["user"] for r in data["iam_credential_report"] if r.get("password_enabled") == "true"]
+    assert len(console) >= 3, console
+    by_group, direct, inline = console[:3]
+    users = {u["UserName"]: u for u in auth["users"]}
+    for name in console:
+        users.setdefault(name, estate._user(name, []))
+    users[by_group]["GroupList"] = ["medcircle-mfa-required"]
+    users[direct]["AttachedManagedPolicies"].append(
+        {"PolicyName": "DenyNonS3", "PolicyArn": "arn:aws:iam::123456789012:policy/DenyNonS3"}
+    )
+    users[inline]["UserPolicyList"] = [{"PolicyName": "require-mfa", "PolicyDocument": json.dumps(MFA_DENY_DOC)}]
+    auth["users"] = list(users.values())
+    result = _run("1.1", data)
+    observed = {r["resource_id"]: r["observed"] for r in result["resources"]}
+    assert observed[by_group] == (
+        "console password enabled, mfa_active: false; MFA enforced by MedCircleRequireMFA via group "
+        "medcircle-mfa-required: the user can do nothing but set up MFA"
+    )
+    assert "MFA not enforced" in observed[direct]
+    assert "MFA enforced by inline policy require-mfa attached to the user" in observed[inline]
+    # Enforcement does not enrol anyone: every console user without MFA still fails.
+    assert result["status"] == "fail"
+    assert all(r["status"] == "fail" for r in result["resources"] if r["resource_id"] in console)
+    # Authorization details that cannot be read leave the MFA judgement alone and say so.
+    data["iam_authorization"] = RuntimeError("AccessDenied")
+    result = _run("1.1", data)
+    assert result["status"] == "fail"
+    assert all("MFA enforcement not known" in r["observed"] for r in result["resources"] if r["resource_id"] in console)
+
+
 def test_1_2_identical_policies_of_two_jobs():
     data = estate.strong()
     auth = data["iam_authorization"]
