@@ -175,6 +175,8 @@ def lower_bound(snap):
             bound["ec2:GetEbsEncryptionByDefault"] += 1
             if data[("ec2_ebs_default", region, None)]["enabled"]:
                 bound["ec2:GetEbsDefaultKmsKeyId"] += 1
+        if ("ec2_imds_defaults", region, None) in data:
+            bound["ec2:GetInstanceMetadataDefaults"] += 1
         if ("ssm_patch_states", region, None) in data:
             managed = len(data[("ssm_instance_information", region, None)])
             bound["ssm:DescribeInstancePatchStates"] += math.ceil(managed / PATCH_STATE_BATCH)

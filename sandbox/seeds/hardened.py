@@ -145,10 +145,12 @@ def _key_policy(region: str, purpose: str) -> str:
 
 
 def _ebs_defaults(aws: Aws, region: str, keys: dict) -> None:
-    """EBS encryption by default with the EBS key (1.4, 3.4)."""
+    """EBS encryption by default with the EBS key (1.4, 3.4); IMDSv2 as the account default for new instances
+    (1.7), hop limit 2 as playbooks/remediate/fleet.yml sets it."""
     ec2 = aws.client("ec2", region)
     ec2.enable_ebs_encryption_by_default()
     ec2.modify_ebs_default_kms_key_id(KmsKeyId=keys["ebs"])
+    ec2.modify_instance_metadata_defaults(HttpTokens="required", HttpPutResponseHopLimit=2)
 
 
 def _stack(aws: Aws, summary: Summary) -> None:

@@ -276,6 +276,8 @@ def test_estate_built_on_empty_both_ways(sandbox):
             BlockDeviceMappings=[{"DeviceName": root_device, "Ebs": {"VolumeSize": 8, "Encrypted": encrypted}}],
         )["Instances"][0]
         made[region] = inst["InstanceId"]
+    # the account default for new instances: required in the DR region only
+    sandbox.client("ec2", DR).modify_instance_metadata_defaults(HttpTokens="required")
     s3 = sandbox.client("s3", P)
     s3.create_bucket(Bucket="kept")
     s3.put_bucket_versioning(Bucket="kept", VersioningConfiguration={"Status": "Enabled"})
@@ -286,7 +288,12 @@ def test_estate_built_on_empty_both_ways(sandbox):
     results, _summary = checks.run_audit(snap, checks.AuditContext(), ["1.7", "1.4", "2.4", "3.6", "5.2"])
     by_id = {r["id"]: r for r in results}
     imds = {r["resource_id"]: r["status"] for r in by_id["1.7"]["resources"]}
-    assert imds == {made[P]: "fail", made[DR]: "pass"}
+    assert imds == {
+        made[P]: "fail",
+        made[DR]: "pass",
+        f"instance-metadata-defaults/{P}": "fail",
+        f"instance-metadata-defaults/{DR}": "pass",
+    }
     root = {r["region"]: r["status"] for r in by_id["1.4"]["resources"]}
     assert root == {P: "fail", DR: "pass"}
     versioning = {r["resource_id"]: r["status"] for r in by_id["2.4"]["resources"]}

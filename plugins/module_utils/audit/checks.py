@@ -743,6 +743,7 @@ def check_1_6(snap, ctx):
 
 
 def check_1_7(snap, ctx):
+    """IMDSv2 required on every instance, and as the account's default for new instances in each region."""
     resources = []
     for region, inst in _instances(snap):
         md = inst.get("MetadataOptions") or {}
@@ -760,6 +761,24 @@ def check_1_7(snap, ctx):
                 arn=_instance_arn(snap, region, inst),
                 name=_name(inst),
                 detail="state %s" % _state(inst),
+            )
+        )
+    for region in snap.regions:
+        defaults = snap.get("ec2_imds_defaults", region)
+        tokens = defaults.get("HttpTokens", "no-preference")
+        hops = defaults.get("HttpPutResponseHopLimit", "no-preference")
+        ok = tokens == "required" or defaults.get("HttpEndpoint") == "disabled"
+        managed = defaults.get("ManagedBy")
+        resources.append(
+            res(
+                "instance-metadata-defaults/%s" % region,
+                region,
+                "pass" if ok else "fail",
+                "account default HttpTokens: %s, HttpPutResponseHopLimit: %s%s"
+                % (tokens, hops, ", managed by %s" % managed if managed and managed != "account" else ""),
+                "account default HttpTokens: required",
+                rtype="AwsAccount",
+                detail="the default for instances launched from now on in %s" % region,
             )
         )
     return {"resources": resources}

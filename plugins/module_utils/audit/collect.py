@@ -417,6 +417,10 @@ class AwsSnapshot(Snapshot):
                 key_id = "unknown (%s)" % _error_text(exc)
         return {"enabled": bool(enabled), "kms_key_id": key_id}
 
+    def _read_ec2_imds_defaults(self, region, key):
+        """The account's instance metadata defaults for new instances in the region (only the fields set)."""
+        return self.call("ec2", region, "get_instance_metadata_defaults").get("AccountLevel") or {}
+
     def _read_ec2_termination_protection(self, region, key):
         """DisableApiTermination per instance that no Auto Scaling group replaces.
 

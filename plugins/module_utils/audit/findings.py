@@ -174,7 +174,11 @@ _FINDINGS = [
         "prowler_checks": ["ec2_instance_imdsv2_enabled"],
         "hipaa": [H_AUTH],
         "remediation": _auto("ec2_fleet"),
-        "next_step": "Run playbooks/remediate.yml (role ec2_fleet) to require IMDSv2 tokens; no restart is needed.",
+        "next_step": (
+            "Run playbooks/remediate.yml (role ec2_fleet) to require IMDSv2 tokens; no restart is needed. "
+            "playbooks/remediate/fleet.yml also makes IMDSv2 the account default for new instances in the "
+            "primary and DR regions."
+        ),
     },
     {
         "id": "2.1",

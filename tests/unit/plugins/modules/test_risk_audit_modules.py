@@ -53,6 +53,7 @@ def test_imds_finding_over_two_regions(stubbed, capsys):
             },
             {"Filters": FILTER, "MaxResults": 1000},
         )
+        stubbed.stub("ec2", region).add_response("get_instance_metadata_defaults", {"AccountLevel": {}}, {})
     rc, result = run(risk_audit, {"regions": [P, DR], "findings": ["1.7"]}, capsys, check_mode=True)
     assert rc == 0 and result["changed"] is False
     assert result["regions"] == [P, DR] and result["account_id"] == "123456789012"
@@ -60,7 +61,12 @@ def test_imds_finding_over_two_regions(stubbed, capsys):
     assert finding["id"] == "1.7" and finding["status"] == "fail"
     assert finding["resources"][0]["observed"].startswith("HttpTokens: optional")
     assert result["summary"]["by_status"]["fail"] == 1
-    assert result["api_calls"] == {"ec2:DescribeInstances": 2, "sts:GetCallerIdentity": 1}
+    assert finding["resources"][-1]["observed"].startswith("account default HttpTokens: no-preference")
+    assert result["api_calls"] == {
+        "ec2:DescribeInstances": 2,
+        "ec2:GetInstanceMetadataDefaults": 2,
+        "sts:GetCallerIdentity": 1,
+    }
 
 
 def test_error_is_reported_per_finding(stubbed, capsys):

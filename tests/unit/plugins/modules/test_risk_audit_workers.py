@@ -47,10 +47,19 @@ def test_any_worker_count_gives_the_same_findings(stubbed, capsys, workers):
             },
             {"Filters": FILTER, "MaxResults": 1000},
         )
+        stubbed.stub("ec2", region).add_response(
+            "get_instance_metadata_defaults", {"AccountLevel": {"HttpTokens": tokens}}, {}
+        )
     rc, result = run({"regions": [P, DR], "findings": ["1.7"], "workers": workers}, capsys)
     assert rc == 0
     assert [(r["resource_id"], r["status"]) for r in result["findings"][0]["resources"]] == [
         ("i-1", "fail"),
         ("i-2", "pass"),
+        (f"instance-metadata-defaults/{P}", "fail"),
+        (f"instance-metadata-defaults/{DR}", "pass"),
     ]
-    assert result["api_calls"] == {"ec2:DescribeInstances": 2, "sts:GetCallerIdentity": 1}
+    assert result["api_calls"] == {
+        "ec2:DescribeInstances": 2,
+        "ec2:GetInstanceMetadataDefaults": 2,
+        "sts:GetCallerIdentity": 1,
+    }

@@ -134,6 +134,7 @@ def _region_common(region, instances, volumes, sgs, dbs, extra=None):
         ("ec2_flow_logs", region): [],
         ("ec2_images", region): {},
         ("ec2_ebs_default", region): {"enabled": False, "kms_key_id": None},
+        ("ec2_imds_defaults", region): {},
         ("ec2_termination_protection", region): {i["InstanceId"]: False for i in instances},
         ("kms_aliases", region): [{"AliasName": "alias/aws/ebs", "TargetKeyId": "aws-ebs-key"}],
         ("autoscaling_instances", region): [],
@@ -418,6 +419,7 @@ def strong():
         )
     common = {
         ("ec2_ebs_default", P): {"enabled": True, "kms_key_id": "alias/aws/ebs"},
+        ("ec2_imds_defaults", P): {"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "ManagedBy": "account"},
         ("ec2_images", P): {
             "ami-0app": {
                 "ImageId": "ami-0app",
@@ -531,6 +533,7 @@ def strong():
             [replica],
             {
                 ("ec2_ebs_default", DR): {"enabled": True, "kms_key_id": None},
+                ("ec2_imds_defaults", DR): {"HttpTokens": "required", "ManagedBy": "account"},
                 ("ec2_vpcs", DR): [{"VpcId": "vpc-dr", "IsDefault": False}],
                 ("ec2_subnets", DR): [{"SubnetId": "subnet-dr", "VpcId": "vpc-dr"}],
                 ("cloudtrail_trails", DR): [trail],

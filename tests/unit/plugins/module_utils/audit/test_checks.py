@@ -61,10 +61,30 @@ def test_result_carries_metadata():
     assert result["prowler_checks"] == ["ec2_instance_imdsv2_enabled"]
     assert result["hipaa"] == ["164.312(d)"]
     assert result["remediation"]["role"] == "ec2_fleet"
-    res = result["resources"][0]
+    res = next(r for r in result["resources"] if r["resource_id"] == "i-0app")
     assert res["observed"] == "HttpTokens: optional, HttpEndpoint: enabled"
     assert res["expected"] == "HttpTokens: required"
     assert res["resource_arn"] == "arn:aws:ec2:us-east-1:123456789012:instance/i-0app"
+
+
+def test_account_imds_default_is_judged_per_region():
+    """1.7 in depth: the account default for new instances, per region, beside the instances."""
+    data = estate.strong()
+    data[("ec2_imds_defaults", DR)] = {"HttpTokens": "optional", "HttpPutResponseHopLimit": 1}
+    result = _run("1.7", data)
+    by_id = {r["resource_id"]: r for r in result["resources"]}
+    primary, dr = by_id[f"instance-metadata-defaults/{P}"], by_id[f"instance-metadata-defaults/{DR}"]
+    assert primary["status"] == "pass" and primary["resource_type"] == "AwsAccount"
+    assert primary["observed"] == "account default HttpTokens: required, HttpPutResponseHopLimit: 2"
+    assert dr["status"] == "fail" and dr["observed"].startswith("account default HttpTokens: optional")
+    assert result["status"] == "fail"
+    # No default set (an account that never chose one) fails; a declarative policy is named.
+    data[("ec2_imds_defaults", DR)] = {}
+    dr = {r["resource_id"]: r for r in _run("1.7", data)["resources"]}[f"instance-metadata-defaults/{DR}"]
+    assert dr["status"] == "fail" and "HttpTokens: no-preference" in dr["observed"]
+    data[("ec2_imds_defaults", DR)] = {"HttpTokens": "required", "ManagedBy": "declarative-policy"}
+    dr = {r["resource_id"]: r for r in _run("1.7", data)["resources"]}[f"instance-metadata-defaults/{DR}"]
+    assert dr["status"] == "pass" and dr["observed"].endswith("managed by declarative-policy")
 
 
 def test_instances_in_two_regions_each_reported():
@@ -489,8 +509,12 @@ def test_empty_regions_are_not_applicable_for_resource_checks():
         ):
             data[key] = []
     data["s3_buckets"] = []
-    for fid in ("1.3", "1.5", "1.7", "2.4", "5.3"):
+    for fid in ("1.3", "1.5", "2.4", "5.3"):
         assert _run(fid, data)["status"] == "not_applicable", fid
+    # 1.7 still judges the account default for the instances launched from now on, in each region.
+    result = _run("1.7", data)
+    assert result["status"] == "fail"
+    assert {r["resource_type"] for r in result["resources"]} == {"AwsAccount"}
 
 
 def test_summary_counts():

@@ -26,13 +26,21 @@ def test_instances_read_once_per_region_and_counted(aws):
             {"Reservations": [{"Instances": [_instance(iid, tokens)]}]},
             {"Filters": flt, "MaxResults": 1000},
         )
+        aws.stub("ec2", region).add_response(
+            "get_instance_metadata_defaults", {"AccountLevel": {"HttpTokens": "required"}}, {}
+        )
     snap = _snap(aws)
     results, _summary = checks.run_audit(snap, checks.AuditContext(), ["1.7"])
     assert results[0]["status"] == "fail"
-    assert {r["resource_id"]: r["status"] for r in results[0]["resources"]} == {"i-1": "fail", "i-2": "pass"}
+    assert {r["resource_id"]: r["status"] for r in results[0]["resources"]} == {
+        "i-1": "fail",
+        "i-2": "pass",
+        f"instance-metadata-defaults/{P}": "pass",
+        f"instance-metadata-defaults/{DR}": "pass",
+    }
     # a second check on the same data makes no further call (the stubs hold no more answers)
     checks.run_check("1.7", snap, checks.AuditContext())
-    assert snap.api_calls == {"ec2:DescribeInstances": 2}
+    assert snap.api_calls == {"ec2:DescribeInstances": 2, "ec2:GetInstanceMetadataDefaults": 2}
 
 
 def test_credential_report_parsed(aws):

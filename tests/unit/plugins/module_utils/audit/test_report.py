@@ -86,11 +86,18 @@ def test_comparison_closed_still_open_newly_open(tmp_path):
     before = _audit(estate.weak())
     after_data = estate.weak()
     after_data[("ec2_instances", estate.P)][0]["MetadataOptions"] = {"HttpTokens": "required"}
+    for region in (estate.P, estate.DR):
+        after_data[("ec2_imds_defaults", region)] = {"HttpTokens": "required"}
     after = _audit(after_data)
     after["findings"] = list(after["findings"])
     doc = report.build_document(after, before)
     rows = {r["id"]: r for r in doc["comparison"]["findings"]}
-    assert rows["1.7"]["change"] == "closed" and rows["1.7"]["resources_closed"] == ["i-0app"]
+    assert rows["1.7"]["change"] == "closed"
+    assert sorted(rows["1.7"]["resources_closed"]) == [
+        "i-0app",
+        f"instance-metadata-defaults/{estate.P}",
+        f"instance-metadata-defaults/{estate.DR}",
+    ]
     assert rows["1.3"]["change"] == "still_open"
     strong = _audit(estate.strong())
     doc2 = report.build_document(before, strong)
@@ -111,4 +118,7 @@ def test_open_findings_by_severity_and_one_line():
     assert critical and all(f["severity"] == "critical" for f in critical)
     assert len(report.open_findings(doc, "medium")) > len(critical)
     line = report.one_line(next(f for f in doc["findings"] if f["id"] == "1.7"))
-    assert line.startswith("1.7 | FAIL | high | IMDSv2: Is set as optional in the EC2 instance | 1 resource(s): i-0app")
+    assert line.startswith(
+        "1.7 | FAIL | high | IMDSv2: Is set as optional in the EC2 instance | 3 resource(s): i-0app, "
+        f"instance-metadata-defaults/{estate.P}"
+    )
