@@ -9,6 +9,7 @@ control endpoints (JSON in and out) and never reach moto.
 import http
 import json
 import logging
+import os
 import threading
 import time
 import traceback
@@ -234,7 +235,8 @@ class SandboxMiddleware:
 
     def _health(self, query, payload):
         state = self.state
-        result = {"status": "ok", "seed": state.seed, "ready": state.ready}
+        # pid: which process answers, so that a client that started a sandbox knows it is its own
+        result = {"status": "ok", "seed": state.seed, "ready": state.ready, "pid": os.getpid()}
         if state.error:
             result["error"] = state.error
         return 200, result

@@ -56,27 +56,40 @@ class SandboxClient:
 
     @classmethod
     def start(cls, port: int | None = None, seed: str = "empty", timeout: float = 180.0, log_dir: Path | None = None):
-        """Start ``python -m sandbox start`` in the foreground as a child process and wait until it is ready."""
-        port = port or free_port()
+        """Start ``python -m sandbox start`` in the foreground as a child process and wait until it is ready.
+
+        Without ``port``, a free port is picked; two test processes can pick the same one at the same moment.
+        The sandbox that loses cannot bind and exits, and is then started again on another port: it never
+        shares the winner (whose state the loser's resets would wipe), because readiness only counts when the
+        answer comes from this child process.
+        """
         log_dir = Path(log_dir or REPO_ROOT / ".cache" / "sandbox")
         log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = log_dir / f"child-{port}.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "sandbox", "start", "--port", str(port), "--seed", seed],
-                cwd=REPO_ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        sandbox = cls(port, process, log_path)
-        try:
-            sandbox.wait_ready(timeout)
-        except BaseException:
-            sandbox.stop()
-            raise
-        return sandbox
+        attempts = 1 if port else 3
+        for attempt in range(1, attempts + 1):
+            chosen = port or free_port()
+            log_path = log_dir / f"child-{chosen}.log"
+            with open(log_path, "wb") as log:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "sandbox", "start", "--port", str(chosen), "--seed", seed],
+                    cwd=REPO_ROOT,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
+            sandbox = cls(chosen, process, log_path)
+            try:
+                sandbox.wait_ready(timeout)
+                return sandbox
+            except SandboxError:
+                sandbox.stop()
+                if attempt == attempts or process.poll() is None or "Address already in use" not in sandbox.log_tail():
+                    raise
+            except BaseException:
+                sandbox.stop()
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def wait_ready(self, timeout: float = 180.0) -> dict:
         deadline = time.monotonic() + timeout
@@ -89,7 +102,9 @@ class SandboxClient:
                 state = None
             if state and state.get("error"):
                 raise SandboxError(f"the sandbox failed to seed: {state['error']}\n{self.log_tail()}")
-            if state and state.get("ready"):
+            # Another sandbox on this port (one that picked the same free port) is not ours: wait for our own.
+            ours = self.process is None or state is None or state.get("pid") in (None, self.process.pid)
+            if state and state.get("ready") and ours:
                 return state
             time.sleep(0.1)
         raise SandboxError(f"the sandbox on port {self.port} was not ready within {timeout:.0f}s\n{self.log_tail()}")

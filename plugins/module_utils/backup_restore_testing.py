@@ -14,6 +14,7 @@
 Every input problem is a ParameterError naming the option, raised before any call.
 """
 
+import contextlib
 import re
 
 from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError
@@ -360,11 +361,14 @@ def ensure_plan(client, params, check_mode):
             actions += [f"delete selection {n}" for n in sorted(current_selections)]
             actions.append(f"delete restore test plan {name}")
             if not check_mode:
+                # A delete retried after a lost answer finds the selection or plan gone: that is the goal.
                 for selection in sorted(current_selections):
-                    client.delete_restore_testing_selection(
-                        aws_retry=True, RestoreTestingPlanName=name, RestoreTestingSelectionName=selection
-                    )
-                client.delete_restore_testing_plan(aws_retry=True, RestoreTestingPlanName=name)
+                    with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+                        client.delete_restore_testing_selection(
+                            aws_retry=True, RestoreTestingPlanName=name, RestoreTestingSelectionName=selection
+                        )
+                with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+                    client.delete_restore_testing_plan(aws_retry=True, RestoreTestingPlanName=name)
         return {
             "changed": bool(actions),
             "actions": actions,

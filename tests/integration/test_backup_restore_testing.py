@@ -142,7 +142,7 @@ def test_create_modify_delete_in_check_mode_for_real_and_again(estate):
     assert planned["actions"] == ["delete selection volumes", f"delete restore test plan {PLAN}"]
     assert mutating(sb) == []
     removed = run_module(sb, "backup_restore_testing_plan", gone)
-    assert removed["changed"] is True
+    assert removed["changed"] is True, removed
     assert mutating(sb) == ["DeleteRestoreTestingSelection", "DeleteRestoreTestingPlan"]
     assert backup.list_restore_testing_plans()["RestoreTestingPlans"] == []
     assert run_module(sb, "backup_restore_testing_plan", gone)["changed"] is False

@@ -18,7 +18,7 @@ def test_reset_forgets_state_and_clears_the_log(clean_sandbox):
     assert (answer["status"], answer["seed"]) == ("ok", "empty")
     assert isinstance(answer["result"], dict), "the seed's summary"
     assert sb.requests() == []
-    assert sb.health() == {"status": "ok", "seed": "empty", "ready": True}
+    assert sb.health() == {"status": "ok", "seed": "empty", "ready": True, "pid": sb.process.pid}
     assert sb.client("s3").list_buckets()["Buckets"] == []
     assert vpc not in {v["VpcId"] for v in sb.client("ec2").describe_vpcs()["Vpcs"]}
     assert sb.client("iam").list_users()["Users"] == []

@@ -252,6 +252,28 @@ def test_absent_deletes_the_selections_first_then_the_plan(stub, capsys):
     stub.assert_no_pending_responses()
 
 
+def test_a_delete_retried_after_a_lost_answer_finds_it_gone_and_succeeds(stub, capsys):
+    """The first delete went through but its answer was lost; the retry is told the resource is gone."""
+    plan(stub)
+    selections(stub, WANTED_SELECTION)
+    stub.add_client_error(
+        "delete_restore_testing_selection",
+        service_error_code="ResourceNotFoundException",
+        http_status_code=404,
+        expected_params={"RestoreTestingPlanName": NAME, "RestoreTestingSelectionName": "databases"},
+    )
+    stub.add_client_error(
+        "delete_restore_testing_plan",
+        service_error_code="ResourceNotFoundException",
+        http_status_code=404,
+        expected_params={"RestoreTestingPlanName": NAME},
+    )
+    code, out = run({"state": "absent", "schedule_expression": None, "selections": []}, capsys)
+    assert code == 0, out
+    assert out["changed"] is True and out["plan"] is None
+    stub.assert_no_pending_responses()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
