@@ -49,6 +49,7 @@ from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.collect i
     PATCH_STATE_BATCH,
     AwsSnapshot,
 )
+from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.sdk import audit_session  # noqa: E402
 from ansible_collections.medcircle.cloudops.plugins.modules.risk_audit import ThrottlingRetry  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from sandbox_client import DUMMY_KEY, SandboxClient  # noqa: E402
@@ -268,9 +269,7 @@ def run_audit(sandbox):
     """One audit of all 42 findings over both regions, as the risk_audit module runs it: a fresh SDK
     session (so the service models are loaded again, as in a new module process), the module's
     default number of parallel reads. Returns the wall time, the calls and their lower bound."""
-    import boto3
-
-    session = boto3.session.Session(aws_access_key_id=DUMMY_KEY, aws_secret_access_key=DUMMY_KEY)
+    session = audit_session()
     # The module's retries (adaptive mode, throttling retried with jittered backoff); moto answers a
     # page of thousands of instances slowly: allow minutes per call.
     config = Config(
@@ -281,7 +280,14 @@ def run_audit(sandbox):
     )
 
     def factory(service, region):
-        client = session.client(service, region_name=region, endpoint_url=sandbox.endpoint, config=config)
+        client = session.client(
+            service,
+            region_name=region,
+            endpoint_url=sandbox.endpoint,
+            config=config,
+            aws_access_key_id=DUMMY_KEY,
+            aws_secret_access_key=DUMMY_KEY,
+        )
         return RetryingBotoClientWrapper(client, ThrottlingRetry.jittered_backoff())
 
     snap = AwsSnapshot(factory, [P, DR], retry=ThrottlingRetry.jittered_backoff(), aws_retry=True)

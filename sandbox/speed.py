@@ -16,6 +16,15 @@ tests/sandbox/test_speed.py compares each with moto's own code.
 - Instances by id: moto finds one instance (DescribeInstanceAttribute, ModifyInstanceAttribute, ...)
   by copying every reservation and testing every instance against no filter; the same instances are
   looked at in the same order without the copies.
+- Serialising answers: for every field of every item of an answer (each instance of a DescribeInstances
+  page, each of its block devices, tags, ...) moto works out again which attribute names of its Python
+  object might hold the field (six alias rules, each a new object, then botocore's name conversion),
+  half of the sandbox's CPU on a large describe. The names depend only on the field's shape, the
+  structure it sits in, the object's class and the field's name: they are worked out once for each
+  of those and kept on the shape; the value itself is still read from the object every time.
+- XML names: before it writes each element of an XML answer, xmltodict checks the element's name
+  character by character; the names are the model's few hundred field names. A name that passed is
+  remembered; a name that fails is checked (and refused) every time.
 - Error answers: for every error (S3's NoSuchBucketPolicy, IAM's NoSuchEntity, ...) moto builds a
   new botocore Session to list every service botocore knows, then indexes every error shape of the
   service again. Both depend only on the installed botocore: they are made once.
@@ -122,6 +131,77 @@ def _instances_by_id_without_copies() -> None:
     InstanceBackend.get_instance = get_instance
 
 
+_KNOWN_ALIAS_PROVIDERS = (
+    "ExplicitAlias",
+    "ShapeNameAlias",
+    "NoAlias",
+    "ShapePrefixAlias",
+    "ClassPrefixAlias",
+    "ModelAlias",
+)
+_KEYS_ATTR = "_sandbox_possible_keys"
+
+
+def _attribute_keys_once_per_shape() -> None:
+    from moto.core import serialize
+
+    providers = tuple(serialize.DEFAULT_ALIAS_PROVIDERS)
+    if tuple(p.__name__ for p in providers) != _KNOWN_ALIAS_PROVIDERS:
+        return  # rules this module has not read: leave moto's lookup as it is
+    without_shape = {}
+
+    for cls in (serialize.AttributePicker, serialize.XFormedAttributePicker):
+        original = cls.__dict__["get_possible_keys"]
+
+        def get_possible_keys(self, context, _original=original, _cls=cls):
+            obj, shape = context.obj, context.shape
+            if (
+                tuple(self.alias_providers) != providers
+                or isinstance(obj, type)
+                or "Meta" in getattr(obj, "__dict__", ())  # aliases of this object alone
+                or type(self) is not _cls
+            ):
+                return _original(self, context)
+            # What the rules read: the object's class (its Meta aliases, its name), the key, and the
+            # shape with the structure it sits in (``parent``, set by moto before it asks).
+            key = (_cls, type(obj), context.key)
+            if shape is None:
+                cache, parent = without_shape, None
+            else:
+                cache = shape.__dict__.get(_KEYS_ATTR)
+                if cache is None:
+                    cache = shape.__dict__.setdefault(_KEYS_ATTR, {})
+                parent = shape.__dict__.get("parent")
+            hit = cache.get(key)
+            if hit is not None and hit[0] is parent:
+                return hit[1]
+            keys = tuple(_original(self, context))
+            cache[key] = (parent, keys)
+            return keys
+
+        get_possible_keys.original = original
+        cls.get_possible_keys = get_possible_keys
+
+
+def _xml_names_checked_once() -> None:
+    import xmltodict
+
+    original = getattr(xmltodict, "_validate_name", None)
+    if original is None or hasattr(original, "original"):
+        return
+    accepted = set()
+
+    def _validate_name(value, kind):
+        if type(value) is str and (value, kind) in accepted:
+            return
+        original(value, kind)  # raises for a bad name
+        if type(value) is str and len(accepted) < HOST_CACHE_LIMIT:
+            accepted.add((value, kind))
+
+    _validate_name.original = original
+    xmltodict._validate_name = _validate_name
+
+
 def _error_lookups_once() -> None:
     from moto.core import errors, utils
 
@@ -215,4 +295,6 @@ def apply() -> None:
     _ec2_tags_by_resource_id()
     _error_lookups_once()
     _instances_by_id_without_copies()
+    _attribute_keys_once_per_shape()
+    _xml_names_checked_once()
     _APPLIED = True

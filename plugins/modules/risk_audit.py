@@ -274,10 +274,9 @@ import datetime
 import time
 
 try:
-    import boto3.session
     import botocore.config
 except ImportError:
-    boto3 = botocore = None  # Handled by AnsibleAWSModule
+    botocore = None  # Handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
@@ -285,6 +284,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.medcircle.cloudops.plugins.module_utils.audit import checks
 from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.collect import AwsSnapshot, SourceError
+from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.sdk import audit_session
 from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError, target_regions
 
 
@@ -317,7 +317,7 @@ def client_factory(module):
     (DescribeInstanceAttribute per instance, S3 settings per bucket) then settle at the rate AWS
     allows instead of retrying in bursts. EC2 refills 20 tokens a second per API after a burst of
     100, so 1,000 instances outside Auto Scaling groups take about 45 s to read on AWS.
-    aws_config can choose another mode.
+    aws_config can choose another mode. Timestamps are read with audit.sdk.fast_timestamp.
     """
     _region, endpoint, params = get_aws_connection_info(module)
     params = dict(params)
@@ -334,7 +334,7 @@ def client_factory(module):
             config = config.merge(
                 extra if isinstance(extra, botocore.config.Config) else botocore.config.Config(**extra)
             )
-    session = boto3.session.Session(profile_name=profile)
+    session = audit_session(profile_name=profile)
 
     def factory(service, region):
         client = session.client(service, region_name=region, endpoint_url=endpoint, config=config, **params)

@@ -192,3 +192,141 @@ def test_an_instance_is_found_as_moto_finds_it():
                 get(backend, "i-0000000000000000f")
         attr = ec2.describe_instance_attribute(InstanceId=ids[3], Attribute="disableApiTermination")
         assert attr["InstanceId"] == ids[3]
+
+
+def _estate_answers():
+    """Answers of several protocols (EC2, query, rest-xml), each with nested structures and lists."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    rds = boto3.client("rds", region_name="us-east-1")
+    iam = boto3.client("iam", region_name="us-east-1")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    answers = [
+        ec2.describe_instances(),
+        ec2.describe_volumes(),
+        ec2.describe_security_groups(),
+        ec2.describe_network_interfaces(),
+        rds.describe_db_instances(),
+        iam.get_account_authorization_details(),
+        s3.get_bucket_tagging(Bucket="speed-bucket"),
+        s3.get_bucket_versioning(Bucket="speed-bucket"),
+    ]
+    for answer in answers:
+        answer.pop("ResponseMetadata", None)
+    for db in answers[4]["DBInstances"]:
+        db.pop("LatestRestorableTime")  # the time of the call
+    return answers
+
+
+def test_answers_are_serialised_as_moto_serialises_them(monkeypatch):
+    speed.apply()
+    from moto.core import serialize
+
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        ec2.run_instances(
+            ImageId=image,
+            MinCount=2,
+            MaxCount=2,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "web"}]}],
+            MetadataOptions={"HttpTokens": "required"},
+        )
+        group = ec2.create_security_group(GroupName="g", Description="d")["GroupId"]
+        ec2.authorize_security_group_ingress(
+            GroupId=group,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}],
+        )
+        ec2.create_volume(AvailabilityZone="us-east-1a", Size=8, Encrypted=True)
+        boto3.client("rds", region_name="us-east-1").create_db_instance(
+            DBInstanceIdentifier="db1",
+            Engine="postgres",
+            DBInstanceClass="db.t3.micro",
+            MasterUsername="admin1",
+            MasterUserPassword="not-a-secret-1",
+            AllocatedStorage=20,
+        )
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_role(RoleName="r", AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
+        iam.create_user(UserName="u")
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="speed-bucket")
+        s3.put_bucket_tagging(Bucket="speed-bucket", Tagging={"TagSet": [{"Key": "data", "Value": "phi"}]})
+        s3.put_bucket_versioning(Bucket="speed-bucket", VersioningConfiguration={"Status": "Enabled"})
+
+        fast = _estate_answers()
+        fast_again = _estate_answers()  # from the names kept on the shapes
+        for cls in (serialize.AttributePicker, serialize.XFormedAttributePicker):
+            monkeypatch.setattr(cls, "get_possible_keys", cls.get_possible_keys.original)
+        import xmltodict
+
+        monkeypatch.setattr(xmltodict, "_validate_name", xmltodict._validate_name.original)
+        moto_own = _estate_answers()
+    for ours, theirs in zip(fast, moto_own, strict=True):
+        assert _differences(ours, theirs) == []
+    assert fast_again == moto_own
+    assert fast[0]["Reservations"][0]["Instances"][0]["MetadataOptions"]["HttpTokens"] == "required"
+    assert fast[4]["DBInstances"][0]["DBInstanceIdentifier"] == "db1"  # a name found through an alias
+
+
+def test_a_key_is_worked_out_again_for_another_structure_or_class():
+    speed.apply()
+    from moto.core import serialize
+    from moto.core.utils import get_service_model
+
+    model = get_service_model("rds")
+    instance = model.shape_for("DBInstance")
+    member = instance.members["DBInstanceIdentifier"]
+    member.parent = instance
+    picker = serialize.XFormedAttributePicker()
+
+    class DBInstance:
+        identifier = "by-class-prefix"
+
+    class Other:
+        db_instance_identifier = "by-snake-case"
+
+    def keys(obj):
+        context = serialize.AttributePickerContext(obj=obj, key="DBInstanceIdentifier", shape=member)
+        return list(picker.get_possible_keys(context)), list(picker.get_possible_keys.original(picker, context))
+
+    for obj in (DBInstance(), Other(), {"DBInstanceIdentifier": "x"}, DBInstance()):
+        ours, theirs = keys(obj)
+        assert ours == theirs
+    assert len(member.__dict__[speed._KEYS_ATTR]) == 3  # one entry per class of object asked about
+    assert picker(serialize.AttributePickerContext(obj=DBInstance(), key="DBInstanceIdentifier", shape=member)) == (
+        "by-class-prefix"
+    )
+    assert picker(serialize.AttributePickerContext(obj=Other(), key="DBInstanceIdentifier", shape=member)) == (
+        "by-snake-case"
+    )
+    # the same shape under another structure: worked out again, not taken from the first one
+    member.parent = model.shape_for("DBCluster")
+    ours, theirs = keys(DBInstance())
+    assert ours == theirs
+
+
+def test_xml_names_pass_once_and_bad_names_fail_every_time():
+    speed.apply()
+    import xmltodict
+
+    for _ in range(2):
+        assert xmltodict._validate_name("DescribeInstancesResponse", "element") is None
+        for bad in ("<x", "a b", "?pi", 'q"'):
+            with pytest.raises(ValueError):
+                xmltodict._validate_name(bad, "element")
+    assert xmltodict.unparse({"a": {"b": "1"}}, full_document=False) == "<a><b>1</b></a>"
+    with pytest.raises(ValueError):
+        xmltodict.unparse({"a b": "1"})
+
+
+def _differences(ours, theirs, path=""):
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        found = []
+        for key in sorted(set(ours) | set(theirs)):
+            found += _differences(ours.get(key, "<absent>"), theirs.get(key, "<absent>"), f"{path}.{key}")
+        return found
+    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+        return [
+            d for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for d in _differences(a, b, f"{path}[{i}]")
+        ]
+    return [] if ours == theirs else [(path, ours, theirs)]
