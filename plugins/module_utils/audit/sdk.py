@@ -34,7 +34,7 @@ _UTC = tzutc() if tzutc is not None else None
 def fast_timestamp(value):
     """botocore.utils.parse_timestamp(value), read directly when ``value`` is ``YYYY-MM-DDTHH:MM:SS[.f]Z``."""
     if (
-        type(value) is str
+        isinstance(value, str)
         and 20 <= len(value) <= 30
         and value[-1] == "Z"
         and value[4] == "-"
