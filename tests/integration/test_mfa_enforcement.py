@@ -2,8 +2,8 @@
 
 The estate is built here on the ``empty`` seed: a console user without MFA (alice), a console user with MFA (bob),
 a console user whose only access key is inactive (carol), an API-only user with an active key (svc-reports), a
-console user with an active access key (ci-deployer), a break-glass console user on the exclusion list
-(breakglass), and an API-only user an administrator put in the group by hand (contractor).
+console user with two active access keys, one still used by a job (ci-deployer), a break-glass console user on
+the exclusion list (breakglass), and an API-only user an administrator put in the group by hand (contractor).
 
 Bad input is refused before any change, naming the variable; --check sends no mutating call and shows who would be
 added and who is held back; the real run creates the policy (AWS's documented deny without MFA), the group, and
@@ -15,7 +15,9 @@ the document, the attachment and the membership.
 """
 
 import json
+import re
 
+import boto3
 import pytest
 from playbook import run_playbook
 
@@ -45,6 +47,15 @@ def estate(sandbox):
     )
     key = iam.create_access_key(UserName="carol")["AccessKey"]["AccessKeyId"]
     iam.update_access_key(UserName="carol", AccessKeyId=key, Status="Inactive")
+    used = iam.create_access_key(UserName="ci-deployer")["AccessKey"]
+    # The deployment job still signs calls with its first key; its second key was never used.
+    boto3.client(
+        "sts",
+        region_name="us-east-1",
+        endpoint_url=sandbox.endpoint,
+        aws_access_key_id=used["AccessKeyId"],
+        aws_secret_access_key=used["SecretAccessKey"],
+    ).get_caller_identity()
     iam.create_access_key(UserName="ci-deployer")
     iam.create_user(UserName="svc-reports")
     iam.create_access_key(UserName="svc-reports")
@@ -137,7 +148,12 @@ def test_check_mode_shows_the_plan_and_changes_nothing(estate, tmp_path):
     for user in ("alice", "bob", "carol"):
         assert line_for(lines, user).startswith(user + ": would be added"), lines
     held = line_for(lines, "ci-deployer")
-    assert held.startswith("ci-deployer: console password and an active access key AKIA"), held
+    assert held.startswith("ci-deployer: console password and active access keys AKIA"), held
+    # each key with when it was made and whether (and for what) the automation still uses it
+    described = re.findall(r"(AKIA[A-Z0-9]+) \(created (\d{4}-\d\d-\d\d), ([^)]*)\)", held)
+    assert sorted(d[2] for d in described) == sorted(
+        [f"last used {described[0][1]} by sts in us-east-1", "never used"]
+    ), held
     assert "not added, because enforcing MFA would stop calls made with that key" in held
     assert "mfa_enforcement_users_with_access_keys" in held
     assert line_for(lines, "breakglass").startswith("breakglass: on mfa_enforcement_exclude_users"), lines
@@ -190,7 +206,7 @@ def test_enforcement_adds_exactly_the_console_users_without_active_keys(estate):
     lines = report_lines(result)
     assert lines[0] == f"Policy {POLICY}: created or updated; group {GROUP}: changed.", lines
     assert line_for(lines, "alice").startswith("alice: added")
-    assert line_for(lines, "ci-deployer").startswith("ci-deployer: console password and an active access key")
+    assert line_for(lines, "ci-deployer").startswith("ci-deployer: console password and active access keys")
 
 
 def test_second_run_and_check_change_nothing(estate):
@@ -201,7 +217,7 @@ def test_second_run_and_check_change_nothing(estate):
     lines = report_lines(again)
     assert lines[0] == f"Policy {POLICY}: already as AWS documents it; group {GROUP}: no change.", lines
     assert line_for(lines, "alice") == "alice: already in the group"
-    assert line_for(lines, "ci-deployer").startswith("ci-deployer: console password and an active access key")
+    assert line_for(lines, "ci-deployer").startswith("ci-deployer: console password and active access keys")
     checked = run(estate, check=True)
     assert checked.stats["localhost"]["changed"] == 0, checked.stats
     assert estate.requests(mutating=True) == []
