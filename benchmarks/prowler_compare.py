@@ -53,12 +53,13 @@ ACCOUNT_CHECKS = {
 }
 REGION_CHECKS = {
     "ec2_ebs_default_encryption",
+    "ec2_instance_account_imdsv2_enabled",
     "guardduty_is_enabled",
     "dlm_ebs_snapshot_lifecycle_policy_exists",
     "backup_plans_exist",
 }
 # The audit's account-level evidence rows: resource types, and id prefixes of per-region placeholders.
-AUDIT_REGION_PREFIXES = ("guardduty/", "wafv2/", "ebs-encryption-by-default/")
+AUDIT_REGION_PREFIXES = ("guardduty/", "wafv2/", "ebs-encryption-by-default/", "instance-metadata-defaults/")
 
 # (finding, row kind, resource key pattern) -> why the two tools differ there. Row kinds: disagree (both
 # judged, verdicts differ), exempt (the audit rules the resource out of the finding by design, Prowler judges
@@ -69,8 +70,10 @@ _UNUSED_SG = (
     "skips those groups. The audit judges every group (an open group is one attachment away from exposure)."
 )
 _NO_PATCH_DATA = (
-    "Prowler's ssm_managed_compliant_patching reads ssm:ListResourceComplianceSummaries, which the sandbox "
-    "does not implement (HTTP 501), so Prowler has no verdict; the audit reads ssm:DescribeInstancePatchStates."
+    "Prowler's ssm_managed_compliant_patching judges only instances that Systems Manager manages and that have "
+    "patch compliance data (ssm:ListResourceComplianceSummaries); on the as-assessed estate no instance is "
+    "managed, so Prowler has no verdict. The audit fails an instance without patch data (finding 3.8 is that no "
+    "patching is recorded at all) and agrees with Prowler once instances are managed (hardened estate)."
 )
 _LOG_TARGET = (
     "The bucket receives other buckets' server access logs: AWS delivers those logs only to SSE-S3 buckets "
@@ -92,6 +95,12 @@ EXPLANATIONS = {
     ("1.4", "prowler_only", "vol-*"): (
         "A data volume: finding 1.4 covers root volumes, ec2_ebs_volume_encryption every volume. The audit "
         "judges data volumes under 3.4, where both tools agree."
+    ),
+    ("1.7", "audit_only", "account/*"): (
+        "Scope: Prowler's ec2_instance_account_imdsv2_enabled judges a region's IMDS default for new instances only "
+        "when the region has instances (unless --scan-unused-services); the as-assessed DR region has none. The "
+        "audit judges the default in every audited region: the first instances launched there in a failover would "
+        "otherwise allow IMDSv1."
     ),
     ("1.6", "exempt", "*"): _LOG_TARGET,
     ("2.1", "disagree", "MedCircleS3FullAccess"): (

@@ -171,7 +171,7 @@ _FINDINGS = [
         "title": "IMDSv2: Is set as optional in the EC2 instance",
         "severity": "high",
         "assessments": ["Vulnerability Assessment", "Data security Assessment"],
-        "prowler_checks": ["ec2_instance_imdsv2_enabled"],
+        "prowler_checks": ["ec2_instance_imdsv2_enabled", "ec2_instance_account_imdsv2_enabled"],
         "hipaa": [H_AUTH],
         "remediation": _auto("ec2_fleet"),
         "next_step": (

@@ -58,7 +58,7 @@ def test_strong_estate_passes(fid, tmp_path):
 
 def test_result_carries_metadata():
     result = _run("1.7", estate.weak())
-    assert result["prowler_checks"] == ["ec2_instance_imdsv2_enabled"]
+    assert result["prowler_checks"] == ["ec2_instance_imdsv2_enabled", "ec2_instance_account_imdsv2_enabled"]
     assert result["hipaa"] == ["164.312(d)"]
     assert result["remediation"]["role"] == "ec2_fleet"
     res = next(r for r in result["resources"] if r["resource_id"] == "i-0app")
