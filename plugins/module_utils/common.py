@@ -114,3 +114,11 @@ def regional_clients(module, service, regions):
     return {
         region: module.client(service, region=region, retry_decorator=AWSRetry.jittered_backoff()) for region in regions
     }
+
+
+def exit_with_diff(module, result):
+    """module.exit_json(**result); ``result["diff"]`` (before/after) is returned only when the task runs with --diff."""
+    diff = result.pop("diff", None)
+    if module._diff and diff is not None:
+        result["diff"] = diff
+    module.exit_json(**result)

@@ -225,6 +225,7 @@ from ansible_collections.medcircle.cloudops.plugins.module_utils.backup_restore_
     check_options,
     ensure_plan,
 )
+from ansible_collections.medcircle.cloudops.plugins.module_utils.common import exit_with_diff
 
 
 def main():
@@ -294,10 +295,7 @@ def main():
         module.fail_json_aws_error(e)
     except (BotoCoreError, ClientError) as e:
         module.fail_json_aws(e, msg=f"Could not manage the restore testing plan {params['name']}")
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result)
 
 
 if __name__ == "__main__":

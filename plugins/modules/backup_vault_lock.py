@@ -136,6 +136,7 @@ from ansible_collections.medcircle.cloudops.plugins.module_utils.backup import (
     check_lock_options,
     ensure_vault_lock,
 )
+from ansible_collections.medcircle.cloudops.plugins.module_utils.common import exit_with_diff
 
 
 def main():
@@ -157,10 +158,7 @@ def main():
         module.fail_json_aws_error(e)
     except (BotoCoreError, ClientError) as e:
         module.fail_json_aws(e, msg=f"Could not lock the backup vault {params['vault_name']}")
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result)
 
 
 if __name__ == "__main__":

@@ -191,7 +191,11 @@ diff:
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.medcircle.cloudops.plugins.module_utils.common import regional_clients, target_regions
+from ansible_collections.medcircle.cloudops.plugins.module_utils.common import (
+    exit_with_diff,
+    regional_clients,
+    target_regions,
+)
 from ansible_collections.medcircle.cloudops.plugins.module_utils.stack_protection import ensure_termination_protection
 
 
@@ -218,10 +222,7 @@ def main():
         )
     except AnsibleAWSError as e:
         module.fail_json_aws_error(e)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result)
 
 
 if __name__ == "__main__":

@@ -269,6 +269,7 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.medcircle.cloudops.plugins.module_utils.common import exit_with_diff
 from ansible_collections.medcircle.cloudops.plugins.module_utils.dlm import THROTTLED, ensure_policy
 
 UNITS = ["DAYS", "WEEKS", "MONTHS", "YEARS"]
@@ -331,10 +332,7 @@ def main():
         module.fail_json_aws_error(e)
     except (BotoCoreError, ClientError) as e:
         module.fail_json_aws(e, msg="Could not manage the DLM policy")
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result)
 
 
 if __name__ == "__main__":

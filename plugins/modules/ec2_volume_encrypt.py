@@ -309,7 +309,11 @@ diff:
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError, validate_regions
+from ansible_collections.medcircle.cloudops.plugins.module_utils.common import (
+    ParameterError,
+    exit_with_diff,
+    validate_regions,
+)
 from ansible_collections.medcircle.cloudops.plugins.module_utils.volume_encrypt import (
     StepError,
     ensure_volumes_encrypted,
@@ -354,10 +358,7 @@ def main():
     except AnsibleAWSError as e:
         module.fail_json_aws_error(e)
 
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result)
 
 
 if __name__ == "__main__":

@@ -233,6 +233,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.medcircle.cloudops.plugins.module_utils import flow_logs
+from ansible_collections.medcircle.cloudops.plugins.module_utils.common import exit_with_diff
 
 
 def main():
@@ -276,10 +277,7 @@ def main():
             "state=absent and run again to replace it."
             % (item["flow_log_id"], item["resource_id"], "; ".join(item["differs"]))
         )
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result)
 
 
 if __name__ == "__main__":

@@ -147,7 +147,11 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.medcircle.cloudops.plugins.module_utils.common import regional_clients, target_regions
+from ansible_collections.medcircle.cloudops.plugins.module_utils.common import (
+    exit_with_diff,
+    regional_clients,
+    target_regions,
+)
 from ansible_collections.medcircle.cloudops.plugins.module_utils.guardduty import ensure_detectors
 
 
@@ -186,10 +190,7 @@ def main():
         )
     except AnsibleAWSError as e:
         module.fail_json_aws_error(e)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result)
 
 
 if __name__ == "__main__":

@@ -208,7 +208,7 @@ diff:
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError
+from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError, exit_with_diff
 from ansible_collections.medcircle.cloudops.plugins.module_utils.rds_encryption import encrypt_db_instance
 
 
@@ -261,10 +261,7 @@ def main():
                 "; ".join(step["description"] for step in result["plan"]),
             )
         )
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result)
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ db_instances:
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError
+from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError, exit_with_diff
 from ansible_collections.medcircle.cloudops.plugins.module_utils.kms import parse_kms_key_id, require_usable_kms_key
 from ansible_collections.medcircle.cloudops.plugins.module_utils.rds_encryption import (
     describe_db_instances,
@@ -173,10 +173,7 @@ def main():
         )
     except AnsibleAWSError as e:
         module.fail_json_aws_error(e)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result)
 
 
 if __name__ == "__main__":

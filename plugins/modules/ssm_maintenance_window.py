@@ -361,6 +361,7 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.medcircle.cloudops.plugins.module_utils.common import exit_with_diff
 from ansible_collections.medcircle.cloudops.plugins.module_utils.ssm import (
     CUTOFF_BEHAVIORS,
     RESOURCE_TYPES,
@@ -438,10 +439,7 @@ def main():
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Could not manage maintenance window {module.params['name']}")
 
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result)
 
 
 if __name__ == "__main__":
