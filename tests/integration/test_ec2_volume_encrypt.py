@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from sandbox_client import ANSIBLE_ACCESS_KEY, ANSIBLE_SECRET_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = str(Path(sys.executable).parent / "ansible")
@@ -60,8 +61,9 @@ def run_inline(sandbox, args, capsys, check=False):
 
     base = {
         "endpoint_url": sandbox.endpoint,
-        "access_key": "testing",
-        "secret_key": "testing",
+        # the inventory's words, which no output contains (a secret of "testing" would be masked in results)
+        "access_key": ANSIBLE_ACCESS_KEY,
+        "secret_key": ANSIBLE_SECRET_KEY,
         "region": REGION,
         "wait_delay": 1,
         "wait_timeout": 60,
@@ -72,7 +74,9 @@ def run_inline(sandbox, args, capsys, check=False):
     capsys.readouterr()
     with patch_module_args(base), pytest.raises(SystemExit):
         ec2_volume_encrypt.main()
-    return json.loads(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    assert "********" not in out, out  # nothing in the result was masked as if it were the secret
+    return json.loads(out)
 
 
 def mutating(sandbox):

@@ -16,6 +16,7 @@ import json
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from sandbox_client import ANSIBLE_ACCESS_KEY, ANSIBLE_SECRET_KEY
 
 DB = "medcircledb"
 REGION = "us-east-1"
@@ -37,8 +38,9 @@ def run_inline(sandbox, args, capsys):
 
     base = {
         "endpoint_url": sandbox.endpoint,
-        "access_key": "testing",
-        "secret_key": "testing",
+        # the inventory's words, which no output contains (a secret of "testing" would be masked in results)
+        "access_key": ANSIBLE_ACCESS_KEY,
+        "secret_key": ANSIBLE_SECRET_KEY,
         "region": REGION,
         "db_instance_identifier": DB,
         "kms_key_id": "alias/medcircle-rds",
@@ -52,7 +54,9 @@ def run_inline(sandbox, args, capsys):
     capsys.readouterr()
     with patch_module_args(base), pytest.raises(SystemExit):
         rds_instance_encrypt.main()
-    return json.loads(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    assert "********" not in out, out  # nothing in the result was masked as if it were the secret
+    return json.loads(out)
 
 
 def instances(sandbox):
