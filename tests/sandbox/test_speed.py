@@ -300,9 +300,11 @@ def test_a_key_is_worked_out_again_for_another_structure_or_class():
         "by-snake-case"
     )
     # the same shape under another structure: worked out again, not taken from the first one
+    under_instance, _ = keys(DBInstance())
     member.parent = model.shape_for("DBCluster")
     ours, theirs = keys(DBInstance())
     assert ours == theirs
+    assert ours != under_instance  # "Identifier" by the structure's prefix applies only under DBInstance
 
 
 def test_xml_names_pass_once_and_bad_names_fail_every_time():

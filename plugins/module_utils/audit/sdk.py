@@ -7,11 +7,11 @@
 
 A large estate's answers carry thousands of timestamps (every instance's launch time, every volume's
 attach and create time, every network interface's attachment, ...). botocore reads each with
-dateutil's general date parser, which tries many formats: a tenth of the audit's own CPU on an
-estate of 1,000 instances. AWS writes them in one form, ISO 8601 in UTC
-(``2026-06-30T12:00:00.000Z``); ``fast_timestamp`` reads that form directly into the same value
-botocore would return (a datetime in dateutil's UTC zone) and hands anything else to botocore's own
-parser. The session is otherwise botocore's, unchanged.
+dateutil's general date parser, which tries many formats (about 30 microseconds a timestamp, 0.2 s of
+the audit's 5 s of CPU on an estate of 1,000 instances). AWS writes them in one form, ISO 8601 in UTC
+(``2026-06-30T12:00:00.000Z``); ``fast_timestamp`` reads that form directly (about 3 microseconds) into
+the same instant botocore would return, in dateutil's UTC zone, and hands anything else to botocore's
+own parser. The session is otherwise botocore's, unchanged.
 """
 
 from __future__ import absolute_import, division, print_function
