@@ -42,6 +42,14 @@ class SandboxState:
         self.reset_lock = threading.Lock()
 
 
+def _has_no_body(status) -> bool:
+    try:
+        code = int(str(status).split(" ", 1)[0])
+    except ValueError:
+        return False
+    return code < 200 or code in (204, 304)
+
+
 class SandboxMiddleware:
     """WSGI app: control endpoints, request log, faults and additions in front of moto's app."""
 
@@ -56,6 +64,25 @@ class SandboxMiddleware:
     # --- AWS requests ---------------------------------------------------------------
 
     def __call__(self, environ, start_response):
+        """Every answer, with HTTP's framing kept: an answer whose status has no body (1xx, 204, 304) is sent
+        without one. moto and the additions give some of them a body (``{}`` for a 204 of rest-json
+        services); on a kept-open connection those bytes would be read as the start of the next answer."""
+        bodyless = []
+
+        def framed_start_response(status, headers, exc_info=None):
+            if _has_no_body(status):
+                bodyless.append(True)
+                headers = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")]
+            return start_response(status, headers, exc_info)
+
+        result = self._answer(environ, framed_start_response)
+        if not bodyless:  # start_response was called before the answer was returned (moto, additions, control)
+            return result
+        if hasattr(result, "close"):
+            result.close()
+        return []
+
+    def _answer(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
             return self.control(environ, start_response)

@@ -1,5 +1,7 @@
 """sandbox/speed.py: each shortcut answers exactly what moto's own code answers."""
 
+import json
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -133,6 +135,53 @@ def test_sdk_calls_on_kept_connections(clean_sandbox):
     ec2 = clean_sandbox.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     assert [v["VpcId"] for v in ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"]] == [vpc]
+
+
+def test_an_answer_without_a_body_sends_none(clean_sandbox):
+    """A 204 is sent without a body, so the next answer on the connection is read from its first byte
+    (the rest-json services answer deletes with 204; a "{}" sent after one was read as the start of the
+    next answer, and the SDK sent that request again)."""
+    import http.client
+
+    backup = clean_sandbox.client("backup")
+    vault = backup.create_backup_vault(BackupVaultName="framing")["BackupVaultArn"]
+    for name in ("framing_a", "framing_b"):
+        backup.create_restore_testing_plan(
+            RestoreTestingPlan={
+                "RestoreTestingPlanName": name,
+                "ScheduleExpression": "cron(0 6 ? * SUN *)",
+                "RecoveryPointSelection": {
+                    "Algorithm": "LATEST_WITHIN_WINDOW",
+                    "IncludeVaults": [vault],
+                    "RecoveryPointTypes": ["SNAPSHOT"],
+                },
+            }
+        )
+    signed = {
+        "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261202/us-east-1/backup/aws4_request, "
+        "SignedHeaders=host, Signature=abc",
+        "X-Amz-Date": "20261202T041000Z",
+    }
+    conn = http.client.HTTPConnection("127.0.0.1", clean_sandbox.port, timeout=30)
+    try:
+        conn.request("DELETE", "/restore-testing/plans/framing_a", headers=signed)
+        deleted = conn.getresponse()
+        assert deleted.status == 204
+        assert deleted.getheader("Content-Length") is None and deleted.getheader("Transfer-Encoding") is None
+        assert deleted.read() == b""
+        sock = conn.sock
+        conn.request("GET", "/restore-testing/plans", headers=signed)
+        listed = conn.getresponse()  # http.client.BadStatusLine when bytes of the 204 were left behind
+        assert listed.status == 200
+        names = [p["RestoreTestingPlanName"] for p in json.loads(listed.read())["RestoreTestingPlans"]]
+        assert names == ["framing_b"]
+        assert conn.sock is sock  # the same connection
+    finally:
+        conn.close()
+    assert [(r["operation"], r["status"]) for r in clean_sandbox.requests(service="backup", mutating=True)][-1] == (
+        "DeleteRestoreTestingPlan",
+        204,
+    )
 
 
 HEADER_BLOCKS = [
