@@ -186,6 +186,19 @@ class SandboxClient:
             self._session = boto3.session.Session(aws_access_key_id=DUMMY_KEY, aws_secret_access_key=DUMMY_KEY)
         return self._session.client(service, region_name=region, endpoint_url=self.endpoint, **kwargs)
 
+    def client_as(self, access_key: dict, service: str, region: str = "us-east-1"):
+        """A boto3 client that signs with ``access_key`` (an ``AccessKey`` as IAM's CreateAccessKey returns it),
+        as the automation holding that key would; the sandbox records the key's use as IAM does."""
+        import boto3
+
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id=access_key["AccessKeyId"],
+            aws_secret_access_key=access_key["SecretAccessKey"],
+        )
+
     def env(self) -> dict:
         """Environment variables that point AWS SDKs (and so ansible's AWS modules) at this sandbox.
 

@@ -78,6 +78,11 @@ def test_demo_audits_remediates_drills_ends_with_the_audit_report_and_stops_the_
         "5.6",
     ]
     assert {fid: status[fid] for fid in closed_by_the_collection} == dict.fromkeys(closed_by_the_collection, "pass")
+    # 4.2: the databases no longer answer from the internet; what stays open is the application server in a public
+    # subnet (an instance cannot change subnet: the fleet's Auto Scaling group without public addresses replaces it)
+    segmentation = next(f for f in final["findings"] if f["id"] == "4.2")
+    exposed = {r["resource_type"] for r in segmentation["resources"] if r["status"] == "fail"}
+    assert exposed == {"AwsEc2Instance"}, segmentation["resources"]
     assert re.search(r"DR drill report: \S+drill-report\.html", out), out[-3000:]
     # The last thing printed is where to look, and the sandbox is gone afterwards.
     assert out.rstrip().splitlines()[-1].startswith("    Audit report: ")

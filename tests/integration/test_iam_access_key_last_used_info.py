@@ -5,7 +5,6 @@ which service, which region), the other is never used. The module reports both a
 (GetAccessKeyLastUsed per key, nothing else), and refuses a malformed key id before any call.
 """
 
-import boto3
 import pytest
 from playbook import run_module
 
@@ -19,13 +18,7 @@ def keys(clean_sandbox):
     used = iam.create_access_key(UserName="ci-deployer")["AccessKey"]
     unused = iam.create_access_key(UserName="ci-deployer")["AccessKey"]
     # A call signed with the first key, as the automation that holds it would make.
-    boto3.client(
-        "s3",
-        region_name="us-west-2",
-        endpoint_url=clean_sandbox.endpoint,
-        aws_access_key_id=used["AccessKeyId"],
-        aws_secret_access_key=used["SecretAccessKey"],
-    ).list_buckets()
+    clean_sandbox.client_as(used, "s3", "us-west-2").list_buckets()
     clean_sandbox.clear_requests()
     return clean_sandbox, used["AccessKeyId"], unused["AccessKeyId"]
 

@@ -17,7 +17,6 @@ the document, the attachment and the membership.
 import json
 import re
 
-import boto3
 import pytest
 from playbook import run_playbook
 
@@ -49,13 +48,7 @@ def estate(sandbox):
     iam.update_access_key(UserName="carol", AccessKeyId=key, Status="Inactive")
     used = iam.create_access_key(UserName="ci-deployer")["AccessKey"]
     # The deployment job still signs calls with its first key; its second key was never used.
-    boto3.client(
-        "sts",
-        region_name="us-east-1",
-        endpoint_url=sandbox.endpoint,
-        aws_access_key_id=used["AccessKeyId"],
-        aws_secret_access_key=used["SecretAccessKey"],
-    ).get_caller_identity()
+    sandbox.client_as(used, "sts").get_caller_identity()
     iam.create_access_key(UserName="ci-deployer")
     iam.create_user(UserName="svc-reports")
     iam.create_access_key(UserName="svc-reports")

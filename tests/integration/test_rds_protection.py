@@ -1,11 +1,11 @@
-"""RDS protection (findings 1.5, 2.14, 5.1, 5.3, 2.13, 5.4, 3.2, 2.12): playbooks/remediate/rds.yml on the
-as-assessed estate, read back by the audit.
+"""RDS protection (findings 1.5, 2.14, 5.1, 5.3, 2.13, 5.4, 3.2, 2.12 and the database part of 4.2):
+playbooks/remediate/rds.yml on the as-assessed estate, read back by the audit.
 
 Bad input fails before any mutating call; check mode sends no mutating call and shows the plan; the real run
 encrypts the database under its own identifier (the unencrypted original kept, renamed, deletion-protected),
 requires TLS, sets backups, Multi-AZ, deletion protection, the managed password, monitoring, alarms and the DR
-replica; only the operator's explicit delete_original run removes the original, keeping a final snapshot. Then
-the audit passes every RDS finding.
+replica, and closes the database and the kept original to the internet; only the operator's explicit
+delete_original run removes the original, keeping a final snapshot. Then the audit passes every RDS finding.
 """
 
 import json
@@ -23,7 +23,7 @@ def audit(sandbox, tmp_path):
     run = run_playbook(
         sandbox,
         "playbooks/audit.yml",
-        extra_vars={"risk_audit_reports_dir": str(tmp_path), "risk_audit_findings": FINDINGS},
+        extra_vars={"risk_audit_reports_dir": str(tmp_path), "risk_audit_findings": [*FINDINGS, "4.2"]},
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     report = json.loads((tmp_path / "latest" / "audit.json").read_text())
@@ -33,6 +33,15 @@ def audit(sandbox, tmp_path):
 def instances(sandbox, region=P):
     rds = sandbox.client("rds", region)
     return {db["DBInstanceIdentifier"]: db for db in rds.describe_db_instances()["DBInstances"]}
+
+
+def db_exposure(finding):
+    """4.2's verdict per database (the finding also judges the estate's instances, which this role leaves alone)."""
+    return {
+        r["resource_id"]: (r["status"], r["observed"])
+        for r in finding["resources"]
+        if r["resource_type"] == "AwsRdsDbInstance"
+    }
 
 
 def changed_tasks(run):
@@ -82,6 +91,7 @@ def test_as_assessed_fails_and_check_mode_changes_nothing(sandbox_rds, tmp_path)
     before = audit(sandbox_rds, tmp_path / "before")
     for fid in FINDINGS:
         assert before[fid]["status"] == "fail", before[fid]
+    assert db_exposure(before["4.2"])[DB][0] == "fail", before["4.2"]
     sandbox_rds.clear_requests()
     run = run_playbook(sandbox_rds, PLAYBOOK, check=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -95,12 +105,14 @@ def test_as_assessed_fails_and_check_mode_changes_nothing(sandbox_rds, tmp_path)
         "5.1 | PATCH",
         "5.3 | 2.13 | PATCH",
         "5.4 | PATCH",
+        f"4.2 | PATCH | Turn off public access, leaving it reachable from inside its VPC only: {DB}",
         "3.2 |",
         "2.12 | PATCH | Create CloudWatch alarms",
     ):
         assert any(expected in name for name in changed), (expected, changed)
     db = instances(sandbox_rds)[DB]
     assert not db["StorageEncrypted"] and not db["MultiAZ"] and not db["DeletionProtection"]
+    assert db["PubliclyAccessible"]
 
 
 def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds, tmp_path):
@@ -116,6 +128,8 @@ def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds
     assert len(kept) == 1
     original = dbs[kept[0]]
     assert not original["StorageEncrypted"] and original["DeletionProtection"]
+    # Neither the encrypted database nor the kept copy of its data answers from the internet any more.
+    assert not db["PubliclyAccessible"] and not original["PubliclyAccessible"]
     replica = instances(sandbox_rds, DR)[f"{DB}-dr"]
     assert replica["StorageEncrypted"] and replica["ReadReplicaSourceDBInstanceIdentifier"].endswith(f":db:{DB}")
     params = sandbox_rds.client("rds", P).describe_db_parameters(DBParameterGroupName="medcircle-mysql80")
@@ -127,6 +141,8 @@ def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds
     findings = audit(sandbox_rds, tmp_path / "kept")
     assert findings["1.5"]["status"] == "fail"
     assert {r["resource_id"] for r in findings["1.5"]["resources"] if r["status"] == "fail"} == {kept[0]}
+    exposure = db_exposure(findings["4.2"])
+    assert exposure.keys() >= {DB, kept[0]} and {status for status, _ in exposure.values()} == {"pass"}, exposure
 
     sandbox_rds.clear_requests()
     deleted = run_playbook(sandbox_rds, PLAYBOOK, extra_vars={"rds_protection_encrypt_delete_original": True})
@@ -142,3 +158,5 @@ def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds
     after = audit(sandbox_rds, tmp_path / "after")
     for fid in FINDINGS:
         assert after[fid]["status"] == "pass", after[fid]
+    status, observed = db_exposure(after["4.2"])[DB]
+    assert status == "pass" and observed.startswith("PubliclyAccessible: false;"), observed

@@ -462,9 +462,11 @@ _FINDINGS = [
             "vpc_subnet_separate_private_public",
         ],
         "hipaa": [H_ACCESS],
-        "remediation": _auto("ec2_fleet"),
-        "next_step": "Move the listed servers and databases into private subnets (role ec2_fleet for instances, "
-        "rds_protection for databases); reach them through a load balancer or Session Manager.",
+        "remediation": _auto("rds_protection"),
+        "next_step": "Databases: run playbooks/remediate.yml --tags rds (role rds_protection turns their public "
+        "access off; clients inside the VPC keep the same endpoint). Servers cannot change subnet: replace each "
+        "listed one with the fleet's Auto Scaling group in private subnets behind the load balancer "
+        "(playbooks/provision_fleet.yml, role ec2_fleet), reach it through Session Manager, then retire it.",
     },
     {
         "id": "4.3",
