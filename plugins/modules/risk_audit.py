@@ -215,14 +215,16 @@ findings:
       sample: ["164.312(d)"]
     remediation:
       description:
-        - How to close the finding. C(type) is V(automated) (with C(playbook) and C(role)) or
-          V(manual) (with C(manual), what a person must do).
+        - How to close the finding. C(type) is V(automated) (with C(playbook), and C(role) when a role of the
+          collection does the work or C(module) when the playbook calls a module itself) or V(manual) (with
+          C(manual), what a person must do).
       type: dict
-      sample: {"type": "automated", "playbook": "playbooks/remediate.yml", "role": "ec2_fleet", "manual": null}
+      sample: {"type": "automated", "playbook": "playbooks/remediate/fleet.yml", "role": null,
+               "module": "ec2_instance_hardening", "manual": null}
     next_step:
       description: What IT support should do next, in plain words.
       type: str
-      sample: "Run playbooks/remediate.yml (role ec2_fleet) to require IMDSv2 tokens; no restart is needed."
+      sample: "Run playbooks/remediate/fleet.yml to require IMDSv2 tokens; no restart is needed."
     regions:
       description: For account-wide findings, the regions looked at.
       type: list

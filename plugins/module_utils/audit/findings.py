@@ -51,15 +51,28 @@ H_TRANSMIT_ENC = "164.312(e)(2)(ii)"
 H_DOCS = "164.316(b)(2)(i)"
 
 REMEDIATE = "playbooks/remediate.yml"
+REMEDIATE_FLEET = "playbooks/remediate/fleet.yml"
 DR_FAILOVER = "playbooks/dr_failover.yml"
 
 
-def _auto(role, playbook=REMEDIATE):
-    return {"type": "automated", "playbook": playbook, "role": role, "manual": None}
+def _auto(role, playbook=REMEDIATE, module=None):
+    """An automated remediation: the playbook to run and what in it does the work, a role of the
+    collection or, where the playbook calls a module itself, that module."""
+    return {"type": "automated", "playbook": playbook, "role": role, "module": module, "manual": None}
 
 
 def _manual(text):
-    return {"type": "manual", "playbook": None, "role": None, "manual": text}
+    return {"type": "manual", "playbook": None, "role": None, "module": None, "manual": text}
+
+
+def describe_remediation(rem):
+    """One line for a report: ``playbooks/x.yml (role y)``, ``(module z)`` or ``manual: ...``."""
+    rem = rem or {}
+    if rem.get("type") != "automated":
+        return "manual: %s" % rem.get("manual")
+    if rem.get("role"):
+        return "%s (role %s)" % (rem.get("playbook"), rem["role"])
+    return "%s (module %s)" % (rem.get("playbook"), rem.get("module"))
 
 
 def normalise_category(name):
@@ -173,11 +186,11 @@ _FINDINGS = [
         "assessments": ["Vulnerability Assessment", "Data security Assessment"],
         "prowler_checks": ["ec2_instance_imdsv2_enabled", "ec2_instance_account_imdsv2_enabled"],
         "hipaa": [H_AUTH],
-        "remediation": _auto("ec2_fleet"),
+        "remediation": _auto(None, REMEDIATE_FLEET, "ec2_instance_hardening"),
         "next_step": (
-            "Run playbooks/remediate.yml (role ec2_fleet) to require IMDSv2 tokens; no restart is needed. "
-            "playbooks/remediate/fleet.yml also makes IMDSv2 the account default for new instances in the "
-            "primary and DR regions."
+            "Run playbooks/remediate/fleet.yml (or all of playbooks/remediate.yml) to require IMDSv2 tokens "
+            "on the running instances; no restart is needed. It also makes IMDSv2 the account default for "
+            "new instances in the primary and DR regions."
         ),
     },
     {
@@ -571,9 +584,10 @@ _FINDINGS = [
         "assessments": ["Disaster Recovery Assessment"],
         "prowler_checks": [],
         "hipaa": [H_INTEGRITY],
-        "remediation": _auto("ec2_fleet"),
-        "next_step": "Run playbooks/remediate.yml (role ec2_fleet) to turn on termination protection or put the "
-        "instances in an Auto Scaling group.",
+        "remediation": _auto(None, REMEDIATE_FLEET, "ec2_instance_hardening"),
+        "next_step": "Run playbooks/remediate/fleet.yml (or all of playbooks/remediate.yml) to turn on termination "
+        "protection on instances outside Auto Scaling groups; new servers belong in the fleet's Auto Scaling "
+        "group (playbooks/provision_fleet.yml).",
     },
     {
         "id": "5.6",

@@ -124,7 +124,7 @@ def compare(current, previous):
     return {"counts": counts, "findings": rows}
 
 
-_PLAYBOOK_REF = re.compile(r"playbooks/[A-Za-z0-9_]+\.yml")
+_PLAYBOOK_REF = re.compile(r"playbooks/[A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)*\.yml")
 
 
 def mark_missing_playbooks(items, playbooks_dir):
@@ -286,12 +286,7 @@ def render_markdown(doc):
             "- Status: **%s**; severity: %s; assessments: %s"
             % (STATUS_LABEL[f["status"]], f["severity"], ", ".join(f.get("categories", []))),
             "- Next step: %s" % f.get("next_step", ""),
-            "- Remediation: %s"
-            % (
-                "%s (role %s)" % (rem.get("playbook"), rem.get("role"))
-                if rem.get("type") == "automated"
-                else "manual: %s" % rem.get("manual")
-            ),
+            "- Remediation: %s" % fmeta.describe_remediation(rem),
             "- Prowler: %s; HIPAA: %s"
             % (", ".join(f.get("prowler_checks") or ["-"]), ", ".join(f.get("hipaa") or ["-"])),
         ]
@@ -502,11 +497,12 @@ def render_html(doc):
     out.append('<section id="findings"><h2>Findings with evidence</h2>')
     for f in doc["findings"]:
         rem = f.get("remediation") or {}
-        remediation = (
-            "<code>%s</code> role <code>%s</code>" % (_e(rem.get("playbook")), _e(rem.get("role")))
-            if rem.get("type") == "automated"
-            else "manual: %s" % _e(rem.get("manual"))
-        )
+        if rem.get("type") != "automated":
+            remediation = "manual: %s" % _e(rem.get("manual"))
+        elif rem.get("role"):
+            remediation = "<code>%s</code> role <code>%s</code>" % (_e(rem.get("playbook")), _e(rem["role"]))
+        else:
+            remediation = "<code>%s</code> module <code>%s</code>" % (_e(rem.get("playbook")), _e(rem.get("module")))
         out.append(
             '<details class="finding" id="finding-%s" data-status="%s" style="--c:%s"%s>'
             % (_e(f["id"]), _e(f["status"]), STATUS_COLOUR[f["status"]], " open" if f["status"] in OPEN else "")

@@ -60,7 +60,8 @@ def test_result_carries_metadata():
     result = _run("1.7", estate.weak())
     assert result["prowler_checks"] == ["ec2_instance_imdsv2_enabled", "ec2_instance_account_imdsv2_enabled"]
     assert result["hipaa"] == ["164.312(d)"]
-    assert result["remediation"]["role"] == "ec2_fleet"
+    assert result["remediation"]["module"] == "ec2_instance_hardening"
+    assert result["remediation"]["playbook"] == "playbooks/remediate/fleet.yml"
     res = next(r for r in result["resources"] if r["resource_id"] == "i-0app")
     assert res["observed"] == "HttpTokens: optional, HttpEndpoint: enabled"
     assert res["expected"] == "HttpTokens: required"

@@ -38,7 +38,17 @@ def test_every_finding_is_complete():
         assert all(re.match(r"^[a-z0-9_]+$", c) for c in item["prowler_checks"]), item["id"]
         rem = item["remediation"]
         assert rem["type"] in ("automated", "manual")
-        assert (rem["role"] and rem["playbook"]) if rem["type"] == "automated" else rem["manual"]
+        if rem["type"] == "automated":
+            # what IT support is sent to exists: the playbook, and the role or module doing the work
+            assert (REPO / rem["playbook"]).is_file(), (item["id"], rem["playbook"])
+            assert bool(rem["role"]) != bool(rem["module"]), item["id"]
+            if rem["role"]:
+                assert (REPO / "roles" / rem["role"] / "tasks" / "main.yml").is_file(), (item["id"], rem["role"])
+            else:
+                assert (REPO / "plugins" / "modules" / f"{rem['module']}.py").is_file(), (item["id"], rem["module"])
+                assert f"medcircle.cloudops.{rem['module']}:" in (REPO / rem["playbook"]).read_text(), item["id"]
+        else:
+            assert rem["manual"] and not (rem["playbook"] or rem["role"] or rem["module"]), item["id"]
         assert item["next_step"].endswith(".")
 
 
@@ -63,3 +73,38 @@ def test_anchor_prowler_ids():
 
 def test_numeric_order():
     assert sorted(["2.10", "2.9", "1.1"], key=findings.sort_key) == ["1.1", "2.9", "2.10"]
+
+
+@pytest.mark.parametrize(
+    ("remediation", "line"),
+    [
+        (
+            {"type": "automated", "playbook": "playbooks/remediate.yml", "role": "backup"},
+            "playbooks/remediate.yml (role backup)",
+        ),
+        (
+            {
+                "type": "automated",
+                "playbook": "playbooks/remediate/fleet.yml",
+                "role": None,
+                "module": "ec2_instance_hardening",
+            },
+            "playbooks/remediate/fleet.yml (module ec2_instance_hardening)",
+        ),
+        ({"type": "manual", "manual": "Ask the owner."}, "manual: Ask the owner."),
+    ],
+)
+def test_describe_remediation(remediation, line):
+    assert findings.describe_remediation(remediation) == line
+
+
+def test_fleet_findings_name_the_module_that_hardens_running_instances():
+    by_id = {f["id"]: f for f in findings.all_findings()}
+    for fid in ("1.7", "5.5"):
+        rem = by_id[fid]["remediation"]
+        assert (rem["playbook"], rem["role"], rem["module"]) == (
+            "playbooks/remediate/fleet.yml",
+            None,
+            "ec2_instance_hardening",
+        ), fid
+        assert "playbooks/remediate/fleet.yml" in by_id[fid]["next_step"], fid

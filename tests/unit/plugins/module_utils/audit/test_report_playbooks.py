@@ -19,3 +19,18 @@ def test_next_step_says_when_its_playbook_is_missing(tmp_path):
     assert present["next_step"] == "Run playbooks/audit.yml again."
     assert manual["remediation_available"] is True
     assert manual["next_step"] == "Ask every listed user to set up MFA today."
+
+
+def test_playbooks_in_subfolders_are_checked_too(tmp_path):
+    (tmp_path / "remediate").mkdir()
+    (tmp_path / "remediate" / "fleet.yml").write_text("---\n")
+    items = [
+        {"id": "1.7", "next_step": "Run playbooks/remediate/fleet.yml to require IMDSv2 tokens."},
+        {"id": "5.5", "next_step": "Run playbooks/remediate/storage.yml to protect it."},
+    ]
+    report.mark_missing_playbooks(items, str(tmp_path))
+    present, missing = items
+    assert present["remediation_available"] is True
+    assert present["next_step"] == "Run playbooks/remediate/fleet.yml to require IMDSv2 tokens."
+    assert missing["remediation_available"] is False
+    assert "playbooks/remediate/storage.yml is not in this version of the collection yet" in missing["next_step"]
