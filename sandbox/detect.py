@@ -73,6 +73,8 @@ class RequestInfo:
     region: str | None = None
     protocol: str | None = None
     access_key: str | None = None
+    # The service of the SigV4 credential scope (``s3``, ``monitoring``, ...), else the Host header's.
+    signing_name: str | None = None
     uri_params: dict = dataclasses.field(default_factory=dict)
     body: bytes | None = None
 
@@ -160,6 +162,7 @@ def detect(environ) -> RequestInfo:
     if signing_name is None:
         signing_name, region = _from_host(environ)
     info.access_key = access_key
+    info.signing_name = signing_name
     info.region = region
 
     query = _query_params(environ)

@@ -60,6 +60,9 @@ class SandboxMiddleware:
         self.apply_seed = apply_seed
         additions.load()
         additions.ENDPOINT = endpoint
+        from sandbox.additions import iam_last_accessed
+
+        self._record_use = iam_last_accessed.record  # who used which service: IAM's service last accessed data
 
     # --- AWS requests ---------------------------------------------------------------
 
@@ -93,6 +96,8 @@ class SandboxMiddleware:
         entry = self.state.log.start(
             info.service, info.operation, info.region, detect.is_mutating(info.operation, method)
         )
+        if info.access_key and not self.state.seeding:  # AWS counts every attempt of a signed request
+            self._record_use(info.access_key, info.signing_name, info.operation, info.region)
 
         picked = None
         if not self.state.seeding:

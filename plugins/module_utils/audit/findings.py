@@ -134,8 +134,9 @@ _FINDINGS = [
             "Give each job its own least-privilege policy (admin, developer, finance read-only, application "
             "role); replace full-administrator grants; check them with the IAM Policy Simulator."
         ),
-        "next_step": "Send the listed identities and policies to the security lead to agree least-privilege "
-        "policies per job; do not remove access before they confirm.",
+        "next_step": "Run playbooks/access_review.yml (read-only) for what each listed identity really used and a "
+        "narrower policy per identity; send that report to the security lead to agree least-privilege policies "
+        "per job; do not remove access before they confirm.",
     },
     {
         "id": "1.3",
@@ -209,8 +210,9 @@ _FINDINGS = [
             'Replace wildcard actions ("*", "service:*") and wildcard resources with the actions and '
             "resources each job needs; review with the data owners."
         ),
-        "next_step": "Give the listed policy statements to the security lead; they decide the narrower actions and "
-        "resources before anyone edits the policies.",
+        "next_step": "Run playbooks/access_review.yml (read-only) for the actions the listed policies' users really "
+        "used and a narrower policy for each; give it with the listed statements to the security lead, who decides "
+        "the narrower actions and resources before anyone edits the policies.",
     },
     {
         "id": "2.2",
