@@ -15,7 +15,7 @@ description:
     applies to), from IAM's service last accessed data.
   - With O(granularity=action), also the actions last used, for the services whose actions IAM
     tracks (Amazon EC2, IAM, AWS Lambda and Amazon S3 management actions, and the others IAM adds).
-  - Proposes, per identity, a narrower policy that allows only what was used within O(days):
+  - Proposes, per identity, a narrower policy that allows only what was used within O(days);
     the tracked actions used, and C(service:*) for services used whose actions IAM does not track.
     The proposal is evidence for the person who decides (findings 1.2 and 2.1 of the risk register);
     the module changes nothing.
@@ -57,7 +57,7 @@ notes:
   - "IAM permissions: C(iam:GenerateServiceLastAccessedDetails), C(iam:GetServiceLastAccessedDetails)."
   - IAM records a use with a delay of up to a few hours. A job is a read; it changes nothing in the
     account, so the module runs in check mode too.
-  - The proposal keeps C(Resource) V(*): which buckets, instances or keys a job needs is for the owner
+  - The proposal keeps C(Resource) V(*); which buckets, instances or keys a job needs is for the owner
     to name.
 extends_documentation_fragment:
   - amazon.aws.common.modules
@@ -161,7 +161,7 @@ identities:
     proposed_policy:
       description:
         - A policy document that allows what was used within O(days) and nothing else; V(null) when
-          nothing was used (the identity may not need any of its permissions: ask its owner).
+          nothing was used (the identity may not need any of its permissions; ask its owner).
       returned: always
       type: dict
       sample: {"Version": "2012-10-17", "Statement": [{"Sid": "UsedActions", "Effect": "Allow",
