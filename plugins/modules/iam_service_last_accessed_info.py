@@ -16,7 +16,9 @@ description:
   - With O(granularity=action), also the actions last used, for the services whose actions IAM
     tracks (Amazon EC2, IAM, AWS Lambda and Amazon S3 management actions, and the others IAM adds).
   - Proposes, per identity, a narrower policy that allows only what was used within O(days);
-    the tracked actions used, and C(service:*) for services used whose actions IAM does not track.
+    the tracked actions used, and C(service:*) for services used whose actions IAM does not track,
+    except for services where that would be dangerous (IAM, STS, KMS, Organizations, Secrets Manager),
+    which are listed for the owner to name the actions.
     The proposal is evidence for the person who decides (findings 1.2 and 2.1 of the risk register);
     the module changes nothing.
   - IAM computes the data in a job per identity (C(iam:GenerateServiceLastAccessedDetails)); the
@@ -172,6 +174,24 @@ identities:
       type: list
       elements: str
       sample: ["s3:GetObject", "ssm:*"]
+    name_actions_by_hand:
+      description:
+        - Services used in the period that the proposal leaves out, because allowing the whole service would
+          be dangerous (V(iam), V(sts), V(kms), V(organizations), V(secretsmanager)) and IAM did not report
+          which of their actions were used. The owner names the actions (and resources) to add.
+      returned: always
+      type: list
+      elements: dict
+      contains:
+        namespace:
+          description: The service's IAM prefix.
+          type: str
+        reason:
+          description: Why, and what to name.
+          type: str
+      sample: [{"namespace": "sts", "reason": "sts:* lets the identity assume any role that trusts the account
+               (GetCallerIdentity needs no permission); allow sts:AssumeRole on the ARNs of the roles the job
+               assumes, if any"}]
 days:
   description: The period, in days, used to judge "used recently".
   returned: always
@@ -196,6 +216,18 @@ IAM_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):(user|group|role|policy
 GRANULARITY = {"action": "ACTION_LEVEL", "service": "SERVICE_LEVEL"}
 MAX_DAYS = 400  # how long IAM keeps last accessed data
 POLL_SECONDS = 2.0
+# Services used whose actions IAM does not report (or granularity service), where the whole service would be a
+# dangerous proposal: they are left out of it and listed for the owner to name the actions.
+NAME_ACTIONS_BY_HAND = {
+    "iam": "iam:* lets the identity grant itself anything: name the IAM actions the job needs "
+    "(granularity action lists those it used)",
+    "sts": "sts:* lets the identity assume any role that trusts the account (GetCallerIdentity needs no "
+    "permission): allow sts:AssumeRole on the ARNs of the roles the job assumes, if any",
+    "kms": "kms:* includes changing key policies and scheduling key deletion: name the actions (Decrypt, "
+    "GenerateDataKey, ...) and the key ARNs",
+    "organizations": "organizations:* controls every account of the organization: name the actions",
+    "secretsmanager": "secretsmanager:* reads every secret: name the actions and the secret ARNs",
+}
 
 
 def iso(value):
@@ -220,7 +252,7 @@ def summarise(arn, job_id, services, days, now):
     match = IAM_ARN.match(arn)
     cutoff = now - datetime.timedelta(days=days)
     entries = []
-    proposal_actions, proposal_services = [], []
+    proposal_actions, proposal_services, by_hand = [], [], []
     for svc in sorted(services, key=lambda s: s.get("ServiceNamespace", "")):
         namespace = svc.get("ServiceNamespace")
         last = svc.get("LastAuthenticated")
@@ -254,6 +286,8 @@ def summarise(arn, job_id, services, days, now):
         recent_actions = [a["action"] for a in actions if a["used_recently"] and a["action"]]
         if recent_actions:
             proposal_actions += ["%s:%s" % (namespace, a) for a in recent_actions]
+        elif namespace in NAME_ACTIONS_BY_HAND:
+            by_hand.append({"namespace": namespace, "reason": NAME_ACTIONS_BY_HAND[namespace]})
         else:  # used, but IAM does not track this service's actions (or granularity is service)
             proposal_services.append("%s:*" % namespace)
     statements = []
@@ -271,6 +305,7 @@ def summarise(arn, job_id, services, days, now):
         "unused_services": [e["namespace"] for e in entries if not e["used_recently"]],
         "proposed_policy": {"Version": "2012-10-17", "Statement": statements} if statements else None,
         "proposed_actions": proposal_actions + proposal_services,
+        "name_actions_by_hand": by_hand,
     }
 
 

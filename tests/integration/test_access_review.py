@@ -2,9 +2,10 @@
 iam_service_last_accessed_info) against the sandbox.
 
 The estate is built on the ``empty`` seed: ``app`` (an inline policy allowing every action: 1.2 fails) that
-listed buckets and described instances with its own access key; ``idle`` (with a customer-managed policy allowing
-``s3:*``: 2.1 fails for the policy) that never made a call; ``reader`` (EC2 read actions, named: neither finding
-fails). The sandbox records who signed which request, as IAM's service last accessed data does.
+listed buckets, described instances and asked STS who it is with its own access key; ``idle`` (with a
+customer-managed policy allowing ``s3:*``: 2.1 fails for the policy) that never made a call; ``reader`` (EC2 read
+actions, named: neither finding fails). The sandbox records who signed which request, as IAM's service last
+accessed data does.
 
 By default the play reviews exactly the identities and policies 1.2 and 2.1 fail; the proposal for ``app`` names
 the actions it used and nothing else; the policy only ``idle`` uses gets none; --check reads the same, writes no
@@ -38,6 +39,7 @@ def estate(sandbox):
     sandbox.client_as(key, "s3").list_buckets()
     sandbox.client_as(key, "ec2").describe_instances()
     sandbox.client_as(key, "ec2", "us-west-2").describe_volumes()
+    sandbox.client_as(key, "sts").get_caller_identity()
     iam.create_user(UserName="idle")
     arn = iam.create_policy(PolicyName="MedCircleS3Everything", PolicyDocument=_doc("s3:*"))["Policy"]["Arn"]
     iam.attach_user_policy(UserName="idle", PolicyArn=arn)
@@ -66,8 +68,10 @@ def test_reviews_what_1_2_and_2_1_fail_and_proposes_what_was_used(estate, tmp_pa
     # every identity it is attached to); reader fails neither
     assert set(by_arn) == {APP, S3_POLICY}
     app = by_arn[APP]
-    assert app["used_services"] == ["ec2", "s3"]
+    assert app["used_services"] == ["ec2", "s3", "sts"]
+    # sts:* would let it assume any role: left out of the proposal, for the owner to name
     assert app["proposed_actions"] == ["ec2:DescribeInstances", "ec2:DescribeVolumes", "s3:ListAllMyBuckets"]
+    assert [h["namespace"] for h in app["name_actions_by_hand"]] == ["sts"]
     assert app["proposed_policy"]["Statement"] == [
         {"Sid": "UsedActions", "Effect": "Allow", "Action": app["proposed_actions"], "Resource": "*"}
     ]
@@ -79,8 +83,14 @@ def test_reviews_what_1_2_and_2_1_fail_and_proposes_what_was_used(estate, tmp_pa
     assert idle_policy["used_services"] == [] and idle_policy["proposed_policy"] is None
     assert "## user app" in markdown and '"s3:ListAllMyBuckets"' in markdown
     assert "Nothing was used in the period" in markdown
+    assert "- `sts`: sts:* lets the identity assume any role" in markdown
     lines = [r["msg"] for r in result.task("Show what each identity is allowed")["results"]]
-    assert any(line.startswith("user app: ") and "2 used in 90 days (ec2, s3)" in line for line in lines), lines
+    assert any(
+        line.startswith("user app: ")
+        and "3 used in 90 days (ec2, s3, sts)" in line
+        and "the owner names the actions of sts" in line
+        for line in lines
+    ), lines
     assert any(
         line.startswith("policy MedCircleS3Everything: 1 service(s) allowed, 0 used") and "ask the owner" in line
         for line in lines

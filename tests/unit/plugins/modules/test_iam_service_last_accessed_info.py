@@ -196,3 +196,42 @@ def test_unknown_identity_says_what_to_do(iam, capsys):
     iam.add_client_error("generate_service_last_accessed_details", "NoSuchEntity", "not found", 404)
     rc, out = run({"arns": [ROLE]}, capsys)
     assert rc == 1 and f"IAM has no {ROLE}" in out["msg"] and "list the identities again" in out["msg"]
+
+
+def _used(namespace, actions=None):
+    svc = {
+        "ServiceName": namespace,
+        "ServiceNamespace": namespace,
+        "LastAuthenticated": days_ago(1),
+        "LastAuthenticatedRegion": "us-east-1",
+        "LastAuthenticatedEntity": ROLE,
+        "TotalAuthenticatedEntities": 1,
+    }
+    if actions is not None:
+        svc["TrackedActionsLastAccessed"] = [
+            {"ActionName": a, "LastAccessedTime": days_ago(1), "LastAccessedRegion": "us-east-1"} for a in actions
+        ]
+    return svc
+
+
+def test_dangerous_whole_services_are_left_for_the_owner_to_name():
+    services = [_used("sts"), _used("kms"), _used("iam", []), _used("ssm"), _used("secretsmanager")]
+    out = module.summarise(ROLE, "job-1", services, 90, NOW)
+    assert out["proposed_actions"] == ["ssm:*"]
+    assert [h["namespace"] for h in out["name_actions_by_hand"]] == ["iam", "kms", "secretsmanager", "sts"]
+    sts = out["name_actions_by_hand"][-1]["reason"]
+    assert "sts:AssumeRole" in sts and "GetCallerIdentity needs no permission" in sts
+    # used, so not "unused": the owner decides what of them to keep
+    assert set(out["used_services"]) == {"iam", "kms", "secretsmanager", "ssm", "sts"}
+
+
+def test_iam_actions_reported_by_iam_go_into_the_proposal():
+    out = module.summarise(ROLE, "job-1", [_used("iam", ["GetUser", "ListRoles"])], 90, NOW)
+    assert out["proposed_actions"] == ["iam:GetUser", "iam:ListRoles"]
+    assert out["name_actions_by_hand"] == []
+
+
+def test_only_dangerous_services_used_proposes_no_policy_but_says_what_to_name():
+    out = module.summarise(ROLE, "job-1", [_used("sts")], 90, NOW)
+    assert out["proposed_policy"] is None and out["proposed_actions"] == []
+    assert [h["namespace"] for h in out["name_actions_by_hand"]] == ["sts"]
