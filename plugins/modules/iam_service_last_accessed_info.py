@@ -190,7 +190,7 @@ identities:
           description: Why, and what to name.
           type: str
       sample: [{"namespace": "sts", "reason": "sts:* lets the identity assume any role that trusts the account
-               (GetCallerIdentity needs no permission); allow sts:AssumeRole on the ARNs of the roles the job
+               (GetCallerIdentity needs no permission): allow sts:AssumeRole on the ARNs of the roles the job
                assumes, if any"}]
 days:
   description: The period, in days, used to judge "used recently".
