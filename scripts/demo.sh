@@ -13,6 +13,8 @@
 #   4. playbooks/dr_drill.yml: the first DR drill, with its report;
 #   5. playbooks/audit.yml: the audit again, compared with the one after the
 #      remediation;
+#   6. playbooks/access_review.yml: for the findings people decide (1.2, 2.1),
+#      what each over-permitted identity is allowed and really used;
 # then stop the sandbox and say where the reports are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,12 +50,18 @@ echo "==> Running playbooks/dr_drill.yml: the first DR drill, every system of th
 echo "==> Running playbooks/audit.yml: the estate after the remediation and the drill"
 .venv/bin/ansible-playbook -i inventories/sandbox playbooks/audit.yml -e "risk_audit_run_id=$run_id-final"
 
+echo "==> Running playbooks/access_review.yml: what the identities 1.2 and 2.1 fail really use (for the security lead)"
+.venv/bin/ansible-playbook -i inventories/sandbox playbooks/access_review.yml -e "access_review_run_id=$run_id"
+
 echo
 echo "==> Done. The results of this run are in reports/ (newest first):"
 ls -1dt reports/"$run_id"* 2>/dev/null | sed 's/^/    /'
 drill="$(ls -1dt reports/dr/*/drill-report.html 2>/dev/null | head -n 1 || true)"
 if [ -n "$drill" ]; then
     echo "    DR drill report: $(readlink -f "$drill")"
+fi
+if [ -e reports/"$run_id"-access-review/access-review.md ]; then
+    echo "    Access review for 1.2 and 2.1: $(readlink -f reports/"$run_id"-access-review/access-review.md)"
 fi
 if [ -e reports/"$run_id"-audit/audit.html ]; then
     echo "    Audit of the estate as found: $(readlink -f reports/"$run_id"-audit/audit.html)"

@@ -84,6 +84,12 @@ def test_demo_audits_remediates_drills_ends_with_the_audit_report_and_stops_the_
     exposed = {r["resource_type"] for r in segmentation["resources"] if r["status"] == "fail"}
     assert exposed == {"AwsEc2Instance"}, segmentation["resources"]
     assert re.search(r"DR drill report: \S+drill-report\.html", out), out[-3000:]
+    # what stays for people (1.2, 2.1): the evidence for the security lead, per identity the two findings fail
+    review = re.search(r"Access review for 1.2 and 2.1: (\S+access-review\.md)", out)
+    assert review, out[-3000:]
+    identities = json.loads((Path(review.group(1)).parent / "access-review.json").read_text())["identities"]
+    assert "arn:aws:iam::123456789012:user/admin" in {i["arn"] for i in identities}
+    assert "## user admin" in Path(review.group(1)).read_text()
     # The last thing printed is where to look, and the sandbox is gone afterwards.
     assert out.rstrip().splitlines()[-1].startswith("    Audit report: ")
     try:
