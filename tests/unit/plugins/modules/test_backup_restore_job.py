@@ -1,13 +1,12 @@
 """backup_restore_job through main(), with botocore's Stubber behind AnsibleAWSModule.client."""
 
 import datetime
-import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.medcircle.cloudops.plugins.module_utils import backup as backup_utils
 from ansible_collections.medcircle.cloudops.plugins.modules import backup_restore_job
+from module_run import run_module
 
 ROLE = "arn:aws:iam::123456789012:role/medcircle-backup"
 SNAP = "arn:aws:ec2:us-east-1::snapshot/snap-0123456789abcdef0"
@@ -30,18 +29,9 @@ def clients(aws, monkeypatch):
 
 
 def run(args, capsys):
-    base = {
-        "access_key": "AKIDEXAMPLE",
-        "secret_key": "secret",
-        "region": "us-east-1",
-        "backup_vault_name": "medcircle-backup",
-        "iam_role_arn": ROLE,
-        "delay": 1,
-    }
-    base.update(args)
-    with patch_module_args(base), pytest.raises(SystemExit) as exc:
-        backup_restore_job.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
+    return run_module(
+        backup_restore_job.main, args, capsys, backup_vault_name="medcircle-backup", iam_role_arn=ROLE, delay=1
+    )
 
 
 def no_restores(stub):

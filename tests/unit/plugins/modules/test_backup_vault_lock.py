@@ -4,9 +4,9 @@ import datetime
 import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.medcircle.cloudops.plugins.modules import backup_vault_lock
+from module_run import run_module
 
 VAULT = "medcircle-backup"
 VAULT_ARN = f"arn:aws:backup:us-east-1:123456789012:backup-vault:{VAULT}"
@@ -39,11 +39,7 @@ def stub(aws, monkeypatch):
 
 
 def run(args, capsys):
-    base = {"access_key": "AKIDEXAMPLE", "secret_key": "secret", "region": "us-east-1", "vault_name": VAULT}
-    base.update(args)
-    with patch_module_args(base), pytest.raises(SystemExit) as exc:
-        backup_vault_lock.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
+    return run_module(backup_vault_lock.main, args, capsys, vault_name=VAULT)
 
 
 def described(stub, **lock):

@@ -3,12 +3,10 @@
 No mutating call is stubbed unless the test expects it, so an unexpected UpdateTerminationProtection fails.
 """
 
-import json
-
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.medcircle.cloudops.plugins.modules import cloudformation_termination_protection as module
+from module_run import run_module
 
 ACCOUNT = "123456789012"
 
@@ -42,11 +40,7 @@ def clients(aws, monkeypatch):
 
 
 def run(args, capsys):
-    base = {"access_key": "AKIDEXAMPLE", "secret_key": "secret", "region": "us-east-1"}
-    base.update(args)
-    with patch_module_args(base), pytest.raises(SystemExit) as exc:
-        module.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
+    return run_module(module.main, args, capsys)
 
 
 def describe(aws, region, stacks, pages=1):

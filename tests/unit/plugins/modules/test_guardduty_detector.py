@@ -3,12 +3,10 @@
 Only the calls a test expects are stubbed, so an unexpected CreateDetector or UpdateDetector fails it.
 """
 
-import json
-
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.medcircle.cloudops.plugins.modules import guardduty_detector as module
+from module_run import run_module
 
 DETECTOR = "12abc34d567e8fa901bc2d34e56789f0"
 
@@ -26,11 +24,7 @@ def clients(aws, monkeypatch):
 
 
 def run(args, capsys):
-    base = {"access_key": "AKIDEXAMPLE", "secret_key": "secret", "region": "us-east-1"}
-    base.update(args)
-    with patch_module_args(base), pytest.raises(SystemExit) as exc:
-        module.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
+    return run_module(module.main, args, capsys)
 
 
 def detector(aws, region, status="ENABLED", frequency="SIX_HOURS", tags=None):

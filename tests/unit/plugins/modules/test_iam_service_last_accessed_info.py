@@ -3,12 +3,11 @@ and its job handling (every job started before any is read; in-progress jobs pol
 driven through main() with a stubbed IAM client."""
 
 import datetime
-import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.medcircle.cloudops.plugins.modules import iam_service_last_accessed_info as module
+from module_run import run_module
 
 NOW = datetime.datetime(2026, 12, 2, 12, 0, tzinfo=datetime.UTC)
 ROLE = "arn:aws:iam::123456789012:role/app-server"
@@ -116,11 +115,7 @@ def iam(aws, monkeypatch):
 
 
 def run(args, capsys):
-    base = {"access_key": "AKIDEXAMPLE", "secret_key": "secret", "region": "us-east-1"}
-    base.update(args)
-    with patch_module_args(base), pytest.raises(SystemExit) as exc:
-        module.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
+    return run_module(module.main, args, capsys)
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,8 @@
 """risk_audit's ``workers`` option: checked before any call, and the same findings for any value."""
 
-import json
-
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.medcircle.cloudops.plugins.modules import risk_audit
+from module_run import run_module
 
 P, DR = "us-east-1", "us-west-2"
 FILTER = [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped", "shutting-down"]}]
@@ -17,10 +15,7 @@ def stubbed(aws, monkeypatch):
 
 
 def run(args, capsys):
-    base = {"access_key": "AKIDEXAMPLE", "secret_key": "secret", "region": P, **args}
-    with patch_module_args(base), pytest.raises(SystemExit) as exc:
-        risk_audit.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
+    return run_module(risk_audit.main, args, capsys, region=P)
 
 
 @pytest.mark.parametrize("workers", [0, -3, 65])

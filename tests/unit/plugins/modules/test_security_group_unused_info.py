@@ -1,13 +1,11 @@
 """ec2_security_group_unused_info through main(), with botocore's Stubber behind every client."""
 
-import json
-
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.medcircle.cloudops.plugins.module_utils.security_groups import referenced_groups
 from ansible_collections.medcircle.cloudops.plugins.modules import ec2_security_group_unused_info
 from botocore.stub import ANY
+from module_run import run_module
 
 P = "us-east-1"
 VPC = "vpc-0123456789abcdef0"
@@ -36,11 +34,7 @@ def clients(aws, monkeypatch):
 
 
 def run(args, capsys):
-    base = {"access_key": "AKIDEXAMPLE", "secret_key": "secret", "region": P}
-    base.update(args)
-    with patch_module_args(base), pytest.raises(SystemExit) as exc:
-        ec2_security_group_unused_info.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
+    return run_module(ec2_security_group_unused_info.main, args, capsys, region=P)
 
 
 def group(group_id, name, ingress=None):
