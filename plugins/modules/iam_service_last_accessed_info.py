@@ -369,12 +369,13 @@ def main():
             module.fail_json_aws(e, msg="Could not start the last accessed report of %s" % arn)
         jobs[arn] = answer["JobId"]
 
+    # The jobs were started in order and IAM finishes them about in that order: wait on the oldest one
+    # still running, so a job is asked for again only while it is the one waited for (one call per job
+    # once they are done, not one per job per round: IAM's request rate is the account's).
     deadline = time.monotonic() + params["wait_timeout"]
     done = {}
-    while True:
-        for arn in arns:
-            if arn in done:
-                continue
+    for arn in arns:
+        while arn not in done:
             try:
                 status, services, error = collect(client, jobs[arn])
             except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
@@ -383,15 +384,14 @@ def main():
                 module.fail_json(msg="IAM could not compute the last accessed report of %s: %s" % (arn, error))
             if status == "COMPLETED":
                 done[arn] = services
-        waiting = [a for a in arns if a not in done]
-        if not waiting:
-            break
-        if time.monotonic() >= deadline:
-            module.fail_json(
-                msg="IAM had not finished the last accessed reports of %s after wait_timeout=%ss; run again "
-                "with a longer wait_timeout." % (", ".join(waiting), params["wait_timeout"])
-            )
-        time.sleep(POLL_SECONDS)
+            elif time.monotonic() >= deadline:
+                waiting = [a for a in arns if a not in done]
+                module.fail_json(
+                    msg="IAM had not finished the last accessed reports of %s after wait_timeout=%ss; run again "
+                    "with a longer wait_timeout." % (", ".join(waiting), params["wait_timeout"])
+                )
+            else:
+                time.sleep(POLL_SECONDS)
 
     now = datetime.datetime.now(datetime.timezone.utc)
     identities = [summarise(arn, jobs[arn], done[arn], params["days"], now) for arn in arns]

@@ -3,6 +3,7 @@ and its job handling (every job started before any is read; in-progress jobs pol
 driven through main() with a stubbed IAM client."""
 
 import datetime
+from types import SimpleNamespace
 
 import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -230,3 +231,26 @@ def test_only_dangerous_services_used_proposes_no_policy_but_says_what_to_name()
     out = module.summarise(ROLE, "job-1", [_used("sts")], 90, NOW)
     assert out["proposed_policy"] is None and out["proposed_actions"] == []
     assert [h["namespace"] for h in out["name_actions_by_hand"]] == ["sts"]
+
+
+def test_waits_on_the_oldest_job_and_names_those_not_done_by_the_timeout(iam, capsys, monkeypatch):
+    clock = {"now": 0.0}
+    monkeypatch.setattr(
+        module,
+        "time",
+        SimpleNamespace(monotonic=lambda: clock["now"], sleep=lambda s: clock.__setitem__("now", clock["now"] + 2)),
+    )
+    for arn, job in ((ROLE, JOB_ROLE), (GROUP, JOB_GROUP)):
+        iam.add_response(
+            "generate_service_last_accessed_details", {"JobId": job}, {"Arn": arn, "Granularity": "ACTION_LEVEL"}
+        )
+    # JobCompletionDate: the output shape requires it even while a job runs
+    running = {"JobStatus": "IN_PROGRESS", "JobCreationDate": CREATED, "JobCompletionDate": CREATED}
+    running["ServicesLastAccessed"] = []
+    done = dict(running, JobStatus="COMPLETED", ServicesLastAccessed=SERVICES, IsTruncated=False)
+    # the role's job is asked for until it is done (one wait), then the group's: asked twice, still running
+    for answer, job in ((running, JOB_ROLE), (done, JOB_ROLE), (running, JOB_GROUP), (running, JOB_GROUP)):
+        iam.add_response("get_service_last_accessed_details", answer, {"JobId": job, "MaxItems": 1000})
+    rc, out = run({"arns": [ROLE, GROUP], "wait_timeout": 3}, capsys)
+    assert rc == 1
+    assert out["msg"].startswith(f"IAM had not finished the last accessed reports of {GROUP} after wait_timeout=3s")
