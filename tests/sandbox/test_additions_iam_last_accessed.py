@@ -332,6 +332,9 @@ def test_reset_forgets_uses_and_jobs(clean_sandbox):
 
 def test_reset_hook_clears_the_recorded_uses():
     """In process: what the middleware records is dropped by the sandbox's reset of the additions."""
+    # Another test of this worker may have run a sandbox in this process: start from a reset state.
+    additions.reset_state()
+    assert iam_last_accessed._services == {}
     iam_last_accessed.record("AKIAEXAMPLEEXAMPLE01", "monitoring", "PutMetricData", "us-east-1")
     iam_last_accessed.record("AKIAEXAMPLEEXAMPLE01", "ec2", "DescribeInstances", "us-east-1")
     iam_last_accessed.record(None, "ec2", "DescribeInstances", "us-east-1")
