@@ -145,3 +145,17 @@ def test_bad_service_linked_roles_input_stops_before_any_change(estate):
     msg = failure(run, "KMS keys | Check kms_keys_service_linked_roles")
     assert "kms_keys_service_linked_roles" in msg and "autoscaling.amazonaws.com" in msg
     assert sandbox.requests(mutating=True) == []
+
+
+def test_keys_without_the_ebs_purpose_create_no_service_linked_role(estate):
+    """The Auto Scaling role is only for the EBS key: a run of kms_keys for other purposes leaves IAM alone."""
+    sandbox = estate
+    sandbox.reset("as-assessed")
+    sandbox.clear_requests()
+    run = run_playbook(
+        sandbox, "playbooks/provision_fleet.yml", "--tags", "kms_keys", extra_vars={"kms_keys_purposes": ["rds"]}
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert linked_roles(sandbox) == []
+    assert [r for r in sandbox.requests(mutating=True) if r["service"] == "iam"] == []
+    assert "AWSServiceRoleForAutoScaling" not in json.dumps(key_policy(sandbox, REGION, "alias/medcircle-rds"))
