@@ -87,17 +87,33 @@ def test_bad_modes_and_role_names_are_refused_before_any_call(estate):
         assert estate.requests(mutating=True) == [], extra
 
 
-def test_check_mode_before_the_roles_exist_changes_nothing_and_says_they_are_checked_once_they_exist(estate):
+def test_check_mode_shows_the_keys_an_existing_role_would_be_added_to_and_changes_nothing(estate):
     estate.reset("as-assessed")
     keys = run_playbook(estate, BACKUPS, "--tags", "kms_keys")
     assert keys.returncode == 0, keys.stdout[-4000:]
+    # AWS Backup's role exists already (made by hand); DLM's does not
+    estate.client("iam").create_role(
+        RoleName="medcircle-backup-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )
     estate.clear_requests()
     run = run_playbook(estate, BACKUPS, check=True)
     assert run.returncode == 0, run.stdout[-4000:]
     assert estate.requests(mutating=True) == []
-    shown = run.task("KMS keys | Show that AWS Backup's role medcircle-backup-role is checked once it exists")
+    planned = {r["item"]["region"] + " " + r["item"]["purpose"] for r in run.task(ADD_BACKUP)["results"] if r["changed"]}
+    assert planned == {f"{P} backup", f"{DR} backup", f"{P} ebs", f"{DR} ebs"}
+    shown = run.task("KMS keys | Show that DLM's role medcircle-dlm-role is checked once it exists")
     assert "does not exist yet (check mode)" in shown["msg"]
-    assert run.task(ADD_BACKUP).get("skipped") or not run.task(ADD_BACKUP).get("results")
+    # the DLM include plans nothing of its own, and nothing of the backup role's plan either
+    assert run.task(ADD_DLM).get("results", []) == []
+    assert BACKUP_ROLE not in users(estate, P, "alias/medcircle-backup")
 
 
 def test_backups_name_the_backup_and_dlm_roles_in_the_keys_they_use_and_a_rerun_changes_nothing(estate):
