@@ -55,7 +55,7 @@ def _policy_of(value):
         try:
             value = json.loads(value)
         except ValueError as e:
-            raise AnsibleFilterError("kms_key_policy_add_user: the key policy is not JSON: %s" % e)
+            raise AnsibleFilterError("kms_key_policy_add_user: the key policy is not JSON: %s" % e) from None
     if not isinstance(value, dict) or "Statement" not in value:
         raise AnsibleFilterError(
             "kms_key_policy_add_user: expected a key of amazon.aws.kms_key_info or a key policy, got %s"
@@ -93,7 +93,7 @@ def kms_key_policy_add_user(key, principal):
             )
         listed = who["AWS"] if isinstance(who["AWS"], list) else [who["AWS"]]
         if principal not in listed:
-            listed = listed + [principal]
+            listed = [*listed, principal]
         who["AWS"] = listed
     return policy
 

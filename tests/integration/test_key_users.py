@@ -21,10 +21,14 @@ DLM_ROLE = f"arn:aws:iam::{ACCOUNT}:role/medcircle-dlm-role"
 REPLICATION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/medcircle-s3-replication"
 BACKUPS = "playbooks/remediate/backups.yml"
 STORAGE = "playbooks/remediate/storage.yml"
-ADD_BACKUP = "1.4 | PATCH | KMS keys | Let AWS Backup's role medcircle-backup-role use the keys it needs"
-ADD_DLM = "1.4 | PATCH | KMS keys | Let DLM's role medcircle-dlm-role use the keys it needs"
-CHECK_BACKUP = "1.4 | AUDIT | KMS keys | Check that the keys let AWS Backup's role medcircle-backup-role use them"
-DENY_BACKUP = "1.4 | AUDIT | KMS keys | Check that no key denies AWS Backup's role medcircle-backup-role what it needs"
+ADD_BACKUP = "1.4 | PATCH | KMS keys | Let the role use the keys it needs, AWS Backup's role medcircle-backup-role"
+ADD_DLM = "1.4 | PATCH | KMS keys | Let the role use the keys it needs, DLM's role medcircle-dlm-role"
+CHECK_BACKUP = (
+    "1.4 | AUDIT | KMS keys | Check that the keys let the role use them, AWS Backup's role medcircle-backup-role"
+)
+DENY_BACKUP = (
+    "1.4 | AUDIT | KMS keys | Check that no key denies the role what it needs, AWS Backup's role medcircle-backup-role"
+)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +77,7 @@ def failure(run, task):
 def test_bad_modes_and_role_names_are_refused_before_any_call(estate):
     estate.reset("as-assessed")
     for extra, message in (
-        ({"backup_key_access": "yes"}, "backup_key_access is \"yes\" (allowed: add, check, off)"),
+        ({"backup_key_access": "yes"}, 'backup_key_access is "yes" (allowed: add, check, off)'),
         ({"dlm_snapshots_key_access": True}, "dlm_snapshots_key_access is true; allowed: add, check, off."),
         ({"backup_data_kms_keys": {"ebs": "medcircle-ebs"}}, "allowed: purpose -> a key alias"),
         ({"kms_keys_user_roles": {"ebs": [BACKUP_ROLE]}}, "(not ARNs: put ARNs in kms_keys_user_principals)"),
@@ -107,9 +111,11 @@ def test_check_mode_shows_the_keys_an_existing_role_would_be_added_to_and_change
     run = run_playbook(estate, BACKUPS, check=True)
     assert run.returncode == 0, run.stdout[-4000:]
     assert estate.requests(mutating=True) == []
-    planned = {r["item"]["region"] + " " + r["item"]["purpose"] for r in run.task(ADD_BACKUP)["results"] if r["changed"]}
+    planned = {
+        r["item"]["region"] + " " + r["item"]["purpose"] for r in run.task(ADD_BACKUP)["results"] if r["changed"]
+    }
     assert planned == {f"{P} backup", f"{DR} backup", f"{P} ebs", f"{DR} ebs"}
-    shown = run.task("KMS keys | Show that DLM's role medcircle-dlm-role is checked once it exists")
+    shown = run.task("KMS keys | Show that the role is checked once it exists, DLM's role medcircle-dlm-role")
     assert "does not exist yet (check mode)" in shown["msg"]
     # the DLM include plans nothing of its own, and nothing of the backup role's plan either
     assert run.task(ADD_DLM).get("results", []) == []

@@ -32,7 +32,11 @@ LOGS = {
 
 
 def key(*statements):
-    return {"key_arn": KEY_ARN, "key_policies": [{"Version": "2012-10-17", "Statement": list(statements)}], "grants": []}
+    return {
+        "key_arn": KEY_ARN,
+        "key_policies": [{"Version": "2012-10-17", "Statement": list(statements)}],
+        "grants": [],
+    }
 
 
 def by_sid(policy):
@@ -91,13 +95,18 @@ def test_a_single_principal_string_and_a_single_statement_object_are_read():
     [
         {"Sid": "KeyUse", "Effect": "Deny", "Principal": {"AWS": [SLR]}, "Action": "kms:*", "Resource": "*"},
         {"Sid": "KeyUse", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
-        {"Sid": "KeyGrantsForAwsServices", "Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"},
-         "Action": "kms:CreateGrant", "Resource": "*"},
+        {
+            "Sid": "KeyGrantsForAwsServices",
+            "Effect": "Allow",
+            "Principal": {"Service": "backup.amazonaws.com"},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+        },
     ],
     ids=["deny", "everyone", "service"],
 )
 def test_a_statement_of_that_name_that_is_not_for_iam_principals_is_not_changed(statement):
-    with pytest.raises(AnsibleFilterError, match="is not an Allow for IAM principals; add .* by hand"):
+    with pytest.raises(AnsibleFilterError, match=r"is not an Allow for IAM principals; add .* by hand"):
         kms_key_policy_add_user(key(ADMIN, statement), BACKUP)
 
 
@@ -115,7 +124,7 @@ def test_a_key_without_a_policy_or_a_policy_that_is_not_json_is_refused():
         kms_key_policy_add_user({"key_arn": KEY_ARN, "key_policies": []}, BACKUP)
     with pytest.raises(AnsibleFilterError, match="is not JSON"):
         kms_key_policy_add_user("{not json", BACKUP)
-    with pytest.raises(AnsibleFilterError, match="expected a key of amazon.aws.kms_key_info or a key policy"):
+    with pytest.raises(AnsibleFilterError, match=r"expected a key of amazon\.aws\.kms_key_info or a key policy"):
         kms_key_policy_add_user(["Statement"], BACKUP)
 
 
