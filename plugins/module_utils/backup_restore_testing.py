@@ -135,14 +135,17 @@ def check_selection(index, selection):
         )
     arns = selection.get("protected_resource_arns") or []
     conditions = _conditions(f"{option}.protected_resource_conditions", selection.get("protected_resource_conditions"))
-    if bool(arns) == bool(conditions):
+    # AWS selects by conditions only together with the wildcard ARN, and never by specific ARNs and conditions
+    if (not arns and not conditions) or (conditions and list(arns) not in ([], ["*"])):
         raise ParameterError(
             option,
             None,
-            "needs either protected_resource_arns or protected_resource_conditions (not both)",
+            "needs either protected_resource_arns or protected_resource_conditions (conditions only with * or no ARNs)",
             'protected_resource_arns: ["*"] for every resource of the type, '
             "or protected_resource_conditions: {string_equals: {tag: value}}",
         )
+    if conditions:
+        arns = ["*"]
     for arn in arns:
         if arn != "*" and not str(arn).startswith("arn:"):
             raise ParameterError(

@@ -96,7 +96,8 @@ options:
         required: true
       protected_resource_arns:
         description: The resources tested, or C(["*"]) for every protected resource of the type.
-          Give this or O(selections[].protected_resource_conditions).
+          Give this or O(selections[].protected_resource_conditions); with conditions it is C(["*"]) or left out
+          (AWS selects by conditions only together with the wildcard, so the module then sends C(["*"])).
         type: list
         elements: str
       protected_resource_conditions:

@@ -75,6 +75,20 @@ def test_kms_keys_creates_the_service_linked_role_and_names_it_in_both_ebs_keys(
         assert role in principals(policy, "KeyGrantsForAwsServices")
     # Only the EBS key: the others have no service-linked role by default.
     assert role not in json.dumps(key_policy(sandbox, REGION, "alias/medcircle-rds"))
+    # The instance role is made before the keys, so the S3 and RDS keys let the application use them through S3
+    # and Secrets Manager only (its buckets, the database password); the EBS key does not name it.
+    instance_role = sandbox.client("iam").get_role(RoleName="medcircle-fleet-instance")["Role"]["Arn"]
+    for region in (REGION, DR):
+        for alias in ("alias/medcircle-s3", "alias/medcircle-rds"):
+            policy = key_policy(sandbox, region, alias)
+            (statement,) = [s for s in policy["Statement"] if s.get("Sid") == "KeyUseThroughServices"]
+            assert statement["Principal"]["AWS"] in ([instance_role], instance_role), statement
+            assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+            assert sorted(statement["Condition"]["StringEquals"]["kms:ViaService"]) == [
+                f"s3.{region}.amazonaws.com",
+                f"secretsmanager.{region}.amazonaws.com",
+            ]
+        assert instance_role not in json.dumps(key_policy(sandbox, region, "alias/medcircle-ebs"))
     assert fleet_exists(sandbox) == (True, True)
 
     sandbox.clear_requests()

@@ -32,6 +32,8 @@ WANTED_SELECTION = {
     "RestoreTestingSelectionName": "databases",
     "ProtectedResourceType": "RDS",
     "IamRoleArn": ROLE,
+    # AWS takes conditions only together with the wildcard ARN
+    "ProtectedResourceArns": ["*"],
     "ProtectedResourceConditions": {"StringEquals": [{"Key": "aws:ResourceTag/Project", "Value": "medcircle"}]},
     "RestoreMetadataOverrides": {"DBInstanceClass": "db.t3.micro"},
     "ValidationWindowHours": 2,
@@ -286,8 +288,13 @@ def test_a_delete_retried_after_a_lost_answer_finds_it_gone_and_succeeds(stub, c
             "selections[databases].validation_window_hours 200 is out of range",
         ),
         (
-            {"selections": [{**SELECTION_ARGS, "protected_resource_arns": ["*"]}]},
-            "selections[databases] needs either protected_resource_arns or protected_resource_conditions (not both)",
+            {
+                "selections": [
+                    {**SELECTION_ARGS, "protected_resource_arns": ["arn:aws:rds:us-east-1:123456789012:db:medcircledb"]}
+                ]
+            },
+            "selections[databases] needs either protected_resource_arns or protected_resource_conditions "
+            "(conditions only with * or no ARNs)",
         ),
         (
             {"selections": [{**SELECTION_ARGS, "iam_role_arn": "medcircle-backup-role"}]},
