@@ -61,6 +61,24 @@ def test_site_is_provisioned_once_and_the_plan_has_every_element(sandbox, tmp_pa
     drill_group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["medcircle-dr-vpc-drill"]}])
     egress = drill_group["SecurityGroups"][0]["IpPermissionsEgress"]
     assert [r["CidrIp"] for rule in egress for r in rule.get("IpRanges", [])] == ["10.20.0.0/16"]
+    # Systems Manager through interface endpoints in the app subnets (the VPC has no way out): without them a
+    # restored server's SSM agent never comes online
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])["VpcEndpoints"]
+    by_service = {e["ServiceName"]: e for e in endpoints}
+    assert sorted(by_service) == [f"com.amazonaws.{DR}.{s}" for s in ("ec2messages", "ssm", "ssmmessages")]
+    app_subnets = sorted(
+        s["SubnetId"] for s in subnets if {"Key": "cloudops:purpose", "Value": "app"} in s.get("Tags", [])
+    )
+    endpoint_group = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["medcircle-dr-vpc-endpoints"]}]
+    )["SecurityGroups"][0]
+    assert [(p["FromPort"], p["IpRanges"][0]["CidrIp"]) for p in endpoint_group["IpPermissions"]] == [
+        (443, "10.20.0.0/16")
+    ]
+    for endpoint in endpoints:
+        assert endpoint["VpcEndpointType"] == "Interface"
+        assert sorted(endpoint["SubnetIds"]) == app_subnets
+        assert [g["GroupId"] for g in endpoint["Groups"]] == [endpoint_group["GroupId"]]
     groups = sandbox.client("rds", DR).describe_db_subnet_groups()["DBSubnetGroups"]
     assert {"medcircle-dr-vpc-db", "medcircle-dr-vpc-drill-db"} <= {g["DBSubnetGroupName"] for g in groups}
 
