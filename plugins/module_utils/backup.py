@@ -200,6 +200,10 @@ def ensure_vault_lock(client, vault, params, check_mode):
         elif lock_call:
             client.put_backup_vault_lock_configuration(aws_retry=True, **lock_call)
         if policy_call == "put":
+            if ours:
+                # our statement in force denies PutBackupVaultAccessPolicy to everyone, this run included: the
+                # policy is removed first (deleting it is not denied), then the new one is put in its place
+                client.delete_backup_vault_access_policy(aws_retry=True, BackupVaultName=vault)
             client.put_backup_vault_access_policy(aws_retry=True, BackupVaultName=vault, Policy=json.dumps(new_policy))
         elif policy_call == "delete":
             client.delete_backup_vault_access_policy(aws_retry=True, BackupVaultName=vault)

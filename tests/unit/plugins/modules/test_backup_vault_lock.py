@@ -104,6 +104,22 @@ def test_in_place_is_unchanged(stub, capsys):
     assert (rc, result["changed"]) == (0, False)
 
 
+def test_a_policy_our_statement_locks_is_deleted_before_the_new_one_is_put(stub, capsys):
+    # deny_delete off with another statement kept: Put alone would be refused by our own statement in force
+    described(stub, **LOCKED)
+    policy(stub, [OTHER, DENY])
+    stub.add_response("delete_backup_vault_access_policy", {}, {"BackupVaultName": VAULT})
+    stub.add_response(
+        "put_backup_vault_access_policy",
+        {},
+        {"BackupVaultName": VAULT, "Policy": json.dumps({"Version": "2012-10-17", "Statement": [OTHER]})},
+    )
+    rc, result = run({**LOCK, "deny_delete": False}, capsys)
+    assert (rc, result["changed"]) == (0, True), result
+    assert result["access_policy"]["Statement"] == [OTHER]
+    stub.assert_no_pending_responses()
+
+
 def test_check_mode_reads_only(stub, capsys):
     described(stub)
     policy(stub, None)
