@@ -87,6 +87,19 @@ def test_bad_input_fails_before_any_change(sandbox_rds, extra, task, message):
     assert sandbox_rds.requests(mutating=True) == []
 
 
+def test_tls_reboot_not_a_bool_fails_before_any_change(sandbox_rds):
+    sandbox_rds.clear_requests()
+    run = run_playbook(
+        sandbox_rds, PLAYBOOK, "--tags", "rds_protection", extra_vars={"rds_protection_tls_reboot": "sometimes"}
+    )
+    assert run.returncode != 0
+    failed = failed_tasks(run)
+    # The role's argument spec (type bool) or its own check refuses it, naming the variable.
+    assert len(failed) == 1 and ("arg spec" in failed[0] or "Check rds_protection_tls_reboot" in failed[0]), failed
+    assert "rds_protection_tls_reboot" in json.dumps(run.task(failed[0])), run.task(failed[0])
+    assert sandbox_rds.requests(mutating=True) == []
+
+
 def test_as_assessed_fails_and_check_mode_changes_nothing(sandbox_rds, tmp_path):
     before = audit(sandbox_rds, tmp_path / "before")
     for fid in FINDINGS:
@@ -118,6 +131,14 @@ def test_as_assessed_fails_and_check_mode_changes_nothing(sandbox_rds, tmp_path)
 def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds, tmp_path):
     run = run_playbook(sandbox_rds, PLAYBOOK)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # After attaching the TLS group the run reads whether it waits for a reboot. The database's own custom group
+    # (medcircle-mysql80) is changed in place and applies at once here, so there is no reboot and no warning.
+    assert (
+        run.task("2.14 | AUDIT | Read whether the database applies the TLS parameter group yet").get("skipped")
+        is not True
+    )
+    assert run.task("2.14 | PATCH | Reboot the database so that the TLS parameter group applies").get("skipped") is True
+    assert run.task("2.14 | AUDIT | Say that TLS is required only after a reboot").get("skipped") is True
     dbs = instances(sandbox_rds)
     db = dbs[DB]
     assert db["StorageEncrypted"] and ":key/" in db["KmsKeyId"]

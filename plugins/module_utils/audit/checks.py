@@ -1418,14 +1418,27 @@ def check_2_14(snap, ctx):
     for region, db in _dbs(snap):
         enc = bool(db.get("StorageEncrypted"))
         tls = None
-        groups = [g.get("DBParameterGroupName") for g in db.get("DBParameterGroups", []) or []]
-        for group in groups:
+        attached = db.get("DBParameterGroups", []) or []
+        groups = [g.get("DBParameterGroupName") for g in attached]
+        pending = None
+        for entry in attached:
+            group = entry.get("DBParameterGroupName")
             params = snap.get("rds_parameters", region, group)
             for pname in ("rds.force_ssl", "require_secure_transport"):
                 value = params.get(pname)
                 if value is not None and str(value).lower() in ("1", "on", "true"):
-                    tls = "%s=%s in %s" % (pname, value, group)
+                    if entry.get("ParameterApplyStatus") == "pending-reboot":
+                        # a group attached since the last reboot is not in force yet: clients may still skip TLS
+                        pending = "%s=%s in %s, which applies only after a reboot (pending-reboot)" % (
+                            pname,
+                            value,
+                            group,
+                        )
+                    else:
+                        tls = "%s=%s in %s" % (pname, value, group)
         ok = enc and bool(tls)
+        if not tls and pending:
+            tls = "not yet: " + pending
         observed = "StorageEncrypted: %s; TLS required: %s" % (
             str(enc).lower(),
             tls or "no (rds.force_ssl / require_secure_transport not set in %s)" % ", ".join(groups or ["-"]),

@@ -421,6 +421,20 @@ def test_4_2_private_instance_with_public_subnet_elsewhere_passes():
     assert _run("4.2", data)["status"] == "fail"
 
 
+def test_2_14_a_tls_group_waiting_for_a_reboot_is_not_in_force():
+    data = estate.strong()
+    (db,) = [d for d in data[("rds_instances", P)] if not d.get("ReadReplicaSourceDBInstanceIdentifier")][:1]
+    group = db["DBParameterGroups"][0]["DBParameterGroupName"]
+    db["DBParameterGroups"][0]["ParameterApplyStatus"] = "pending-reboot"
+    result = _run("2.14", data)
+    (resource,) = [r for r in result["resources"] if r["resource_id"] == db["DBInstanceIdentifier"]]
+    assert resource["status"] == "fail", resource
+    wanted = f"TLS required: not yet: rds.force_ssl=1 in {group}, which applies only after a reboot"
+    assert wanted in resource["observed"]
+    db["DBParameterGroups"][0]["ParameterApplyStatus"] = "in-sync"
+    assert _run("2.14", data)["status"] == "pass"
+
+
 def test_5_5_asg_member_passes_without_termination_protection():
     data = estate.strong()
     data[("ec2_termination_protection", P)] = {}

@@ -1,0 +1,122 @@
+"""playbooks/provision_fleet.yml with ec2_fleet_mode: standalone, in the sandbox.
+
+The standalone instances run from the fleet's launch template and are placed in the first configured subnet
+(medcircle-public-a or -b, in medcircle-vpc, never the default VPC) with the configured security group
+(medcircle-app-sg). A subnet that gives every instance a public IP is refused before anything is launched (the launch's
+own interface cannot turn it off); with it turned off, the instances have no public IP.
+A second run changes nothing; check mode launches nothing.
+"""
+
+import pytest
+from playbook import run_playbook
+from sandbox_client import SandboxClient
+
+REGION = "us-east-1"
+FLEET = "medcircle-app"
+SUBNETS = ["medcircle-public-a", "medcircle-public-b"]
+GROUP = "medcircle-app-sg"
+STANDALONE = {"ec2_fleet_mode": "standalone", "ec2_fleet_standalone_count": 2}
+
+
+@pytest.fixture(scope="module")
+def estate():
+    instance = SandboxClient.start(seed="as-assessed")
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def fleet_instances(sandbox):
+    ec2 = sandbox.client("ec2", REGION)
+    found = ec2.describe_instances(
+        Filters=[
+            {"Name": "tag:Fleet", "Values": [FLEET]},
+            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+        ]
+    )
+    return [i for r in found["Reservations"] for i in r["Instances"]]
+
+
+def network(sandbox):
+    ec2 = sandbox.client("ec2", REGION)
+    subnets = ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": SUBNETS}])["Subnets"]
+    vpc_ids = {s["VpcId"] for s in subnets}
+    assert len(vpc_ids) == 1, subnets
+    (vpc_id,) = vpc_ids
+    groups = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [GROUP]}, {"Name": "vpc-id", "Values": [vpc_id]}]
+    )["SecurityGroups"]
+    assert len(groups) == 1, groups
+    # The role places the standalone instances in the first subnet by availability zone.
+    first = sorted(subnets, key=lambda s: s["AvailabilityZone"])[0]["SubnetId"]
+    return vpc_id, first, groups[0]["GroupId"]
+
+
+def changed_tasks(run):
+    return [name for name, result in run.tasks() if result.get("changed")]
+
+
+def test_a_subnet_that_gives_public_ips_is_refused_before_any_launch(estate):
+    sandbox = estate
+    _, subnet_id, _ = network(sandbox)
+    ec2 = sandbox.client("ec2", REGION)
+    ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
+    sandbox.clear_requests()
+    run = run_playbook(sandbox, "playbooks/provision_fleet.yml", extra_vars=STANDALONE)
+    assert run.returncode != 0
+    message = run.task("Check that the standalone instances' subnet gives them no public IP")["msg"]
+    assert f"({subnet_id}), which gives every instance a public IP (MapPublicIpOnLaunch)" in message
+    assert "No instance was launched." in message
+    operations = [r["operation"] for r in sandbox.requests(mutating=True)]
+    assert "RunInstances" not in operations and "CreateLaunchTemplate" not in operations, operations
+
+
+def test_standalone_instances_run_in_the_configured_subnet_and_groups(estate):
+    sandbox = estate
+    vpc_id, subnet_id, group_id = network(sandbox)
+    # a private subnet, as a hardened network has it
+    sandbox.client("ec2", REGION).modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": False})
+    default_vpcs = {
+        v["VpcId"]
+        for v in sandbox.client("ec2", REGION).describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])[
+            "Vpcs"
+        ]
+    }
+    assert vpc_id not in default_vpcs
+    before = {i["InstanceId"] for i in fleet_instances(sandbox)}
+
+    run = run_playbook(sandbox, "playbooks/provision_fleet.yml", extra_vars=STANDALONE)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    launched = [i for i in fleet_instances(sandbox) if i["InstanceId"] not in before]
+    assert len(launched) >= 1, fleet_instances(sandbox)
+    assert len(fleet_instances(sandbox)) == STANDALONE["ec2_fleet_standalone_count"]
+    placement = [
+        (
+            i["VpcId"],
+            i["SubnetId"],
+            sorted(g["GroupId"] for g in i["SecurityGroups"]),
+            [(n["SubnetId"], n["Attachment"]["DeviceIndex"]) for n in i["NetworkInterfaces"]],
+        )
+        for i in launched
+    ]
+    assert placement == [(vpc_id, subnet_id, [group_id], [(subnet_id, 0)])] * len(launched), placement
+    assert [i.get("PublicIpAddress") for i in launched] == [None] * len(launched)
+
+    # Again: nothing to launch or change.
+    sandbox.clear_requests()
+    again = run_playbook(sandbox, "playbooks/provision_fleet.yml", extra_vars=STANDALONE)
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-2000:]
+    assert changed_tasks(again) == []
+    assert "RunInstances" not in [r["operation"] for r in sandbox.requests(mutating=True)]
+
+    # One more instance, planned: check mode launches nothing.
+    plan = run_playbook(
+        sandbox,
+        "playbooks/provision_fleet.yml",
+        check=True,
+        extra_vars={**STANDALONE, "ec2_fleet_standalone_count": STANDALONE["ec2_fleet_standalone_count"] + 1},
+    )
+    assert plan.returncode == 0, plan.stdout[-4000:] + plan.stderr[-2000:]
+    assert plan.task("Run the standalone instances from the launch template")["changed"] is True
+    assert "RunInstances" not in [r["operation"] for r in sandbox.requests(mutating=True)]
