@@ -15,9 +15,13 @@ failback (the primary region answers again):
   1. re-establish replication towards the primary: the stale primary database is renamed (kept, never deleted),
      a read replica of the DR database is made in the primary region under the original name, synced and promoted;
   2. switch DNS back (the primary site's record PRIMARY again, with its health check);
-  3. return the DR side to standby: the DR database becomes a read replica of the primary again (the promoted copy
-     is deleted after a final snapshot), the failover instances are terminated;
+  3. return the DR side to standby: the promoted DR database is set aside (renamed, deletion protection off), a
+     read replica of the primary is made under its name, and only once it is available is the set-aside copy
+     deleted after a final snapshot; the failover instances are terminated;
   4. verify.
+A new cross-region replica is made in the subnet group and security groups of the database it replaces, with
+deletion protection, and encrypted with the destination region's RDS key (the key alias is looked up there) when
+its source is encrypted. A promoted database keeps at least RETENTION_FLOOR_DAYS days of automated backups.
 A rerun after an interruption skips the steps already done.
 """
 
@@ -38,6 +42,8 @@ from ansible_collections.medcircle.cloudops.plugins.module_utils.dr import (
 )
 
 FAILOVER_TAG = "cloudops:failover-of"
+RDS_KEY_ALIAS = "alias/medcircle-rds"
+RETENTION_FLOOR_DAYS = 35
 PRIMARY_SET = "primary"
 DR_SET = "dr"
 
@@ -45,8 +51,12 @@ DR_SET = "dr"
 class Runbook:
     """Runs named steps in order and keeps the timeline (seconds from the start) and what changed."""
 
-    def __init__(self, clients, primary_region, dr_region, check_mode=False, poll=5, attempts=120):
+    def __init__(
+        self, clients, primary_region, dr_region, check_mode=False, poll=5, attempts=120, rds_kms_key=RDS_KEY_ALIAS
+    ):
         self.clients = clients
+        self.rds_kms_key = rds_kms_key
+        self._keys = {}
         self.primary = primary_region
         self.dr = dr_region
         self.check_mode = check_mode
@@ -83,6 +93,48 @@ class Runbook:
                 return None
             raise
 
+    @staticmethod
+    def _retention(*dbs):
+        """Days of automated backups for a promoted database: the longest of the databases it replaces, at least
+        RETENTION_FLOOR_DAYS."""
+        known = [int(db.get("BackupRetentionPeriod") or 0) for db in dbs if db]
+        return max([*known, RETENTION_FLOOR_DAYS])
+
+    def _rds_key(self, region):
+        """The ARN of the RDS key in ``region`` (the key alias looked up there)."""
+        if region not in self._keys:
+            try:
+                found = self.clients("kms", region).describe_key(KeyId=self.rds_kms_key, aws_retry=True)
+            except botocore.exceptions.ClientError as error:
+                if _error_code(error) != "NotFoundException":
+                    raise
+                raise RuntimeError(
+                    "no KMS key %s in %s to encrypt the new read replica with: create the region's RDS key "
+                    "(role kms_keys) or set dr_failover_rds_kms_key to the RDS key alias used in both regions"
+                    % (self.rds_kms_key, region)
+                ) from None
+            self._keys[region] = found["KeyMetadata"]["Arn"]
+        return self._keys[region]
+
+    def _replica_settings(self, source, replaced, region):
+        """Settings of a new cross-region read replica of ``source`` in ``region``: the subnet group and security
+        groups of ``replaced`` (the database it takes the place of), and the region's RDS key when ``source`` is
+        encrypted (RDS refuses an encrypted cross-region replica without a key of the destination region)."""
+        settings = {"DeletionProtection": True}
+        group = ((replaced or {}).get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
+        if group:
+            settings["DBSubnetGroupName"] = group
+        security_groups = [
+            g["VpcSecurityGroupId"]
+            for g in (replaced or {}).get("VpcSecurityGroups") or []
+            if g.get("VpcSecurityGroupId")
+        ]
+        if security_groups:
+            settings["VpcSecurityGroupIds"] = security_groups
+        if source.get("StorageEncrypted"):
+            settings["KmsKeyId"] = self._rds_key(region)
+        return settings
+
     def promote(self, system):
         replica = system.get("replica")
         rds = self.clients("rds", self.dr)
@@ -98,8 +150,13 @@ class Runbook:
                 return False, "%s is already a standalone database" % replica
             if self.check_mode:
                 return True, "would promote %s" % replica
-            rds.promote_read_replica(DBInstanceIdentifier=replica, BackupRetentionPeriod=7, aws_retry=True)
-            return True, "promoted %s (was a replica of %s)" % (replica, db["ReadReplicaSourceDBInstanceIdentifier"])
+            retention = self._retention(db)
+            rds.promote_read_replica(DBInstanceIdentifier=replica, BackupRetentionPeriod=retention, aws_retry=True)
+            return True, "promoted %s (was a replica of %s; %d days of automated backups)" % (
+                replica,
+                db["ReadReplicaSourceDBInstanceIdentifier"],
+                retention,
+            )
 
         self.step(system["name"], "promote replica", run)
         if not self.check_mode:
@@ -415,9 +472,13 @@ class Runbook:
         rds_primary = self.clients("rds", self.primary)
         name, replica = system["resource"], system["replica"]
 
+        def dr_database():
+            # once the DR side is being returned to standby, the promoted DR database is set aside under this name
+            return self._db(self.dr, replica) or self._db(self.dr, replica + "-" + suffix)
+
         def rename():
             db = self._db(self.primary, name)
-            dr_db = self._db(self.dr, replica)
+            dr_db = dr_database()
             if dr_db is None:
                 raise RuntimeError("no database %s in %s to fail back from" % (replica, self.dr))
             if dr_db.get("ReadReplicaSourceDBInstanceIdentifier"):
@@ -448,14 +509,25 @@ class Runbook:
         self.step(system["name"], "set the stale primary aside", rename)
 
         def replicate():
-            dr_db = self._db(self.dr, replica)
+            dr_db = dr_database()
             if dr_db.get("ReadReplicaSourceDBInstanceIdentifier"):
                 return False, "%s already replicates from the primary" % replica
             db = self._db(self.primary, name)
+            stale = self._db(self.primary, name + "-" + suffix)
             if db is not None:
-                return False, "%s exists in %s" % (name, self.primary)
+                tagged = any(t.get("Key") == "cloudops:failback" for t in db.get("TagList") or [])
+                if not self.check_mode or tagged or db.get("ReadReplicaSourceDBInstanceIdentifier"):
+                    return False, "%s exists in %s" % (name, self.primary)
+                stale = db  # check mode: the stale primary is still under its name
+            # the stale primary set aside by the step before: the new primary goes into its network
+            settings = self._replica_settings(dr_db, stale, self.primary)
             if self.check_mode:
-                return True, "would create %s in %s as a replica of %s" % (name, self.primary, replica)
+                return True, "would create %s in %s as a replica of %s%s" % (
+                    name,
+                    self.primary,
+                    replica,
+                    _describe(settings),
+                )
             rds_primary.create_db_instance_read_replica(
                 DBInstanceIdentifier=name,
                 SourceDBInstanceIdentifier=dr_db["DBInstanceArn"],
@@ -463,9 +535,10 @@ class Runbook:
                 SourceRegion=self.dr,
                 Tags=[{"Key": "cloudops:failback", "Value": suffix}],
                 aws_retry=True,
+                **settings,
             )
             _wait(rds_primary, "db_instance_available", self.poll, self.attempts, DBInstanceIdentifier=name)
-            return True, "replicated %s into %s as %s (synced)" % (replica, self.primary, name)
+            return True, "replicated %s into %s as %s (synced)%s" % (replica, self.primary, name, _describe(settings))
 
         self.step(system["name"], "replicate towards the primary", replicate)
 
@@ -477,32 +550,71 @@ class Runbook:
                 return False, "%s is the standalone primary" % name
             if self.check_mode:
                 return True, "would promote %s in %s" % (name, self.primary)
-            rds_primary.promote_read_replica(DBInstanceIdentifier=name, BackupRetentionPeriod=7, aws_retry=True)
+            retention = self._retention(db, self._db(self.primary, name + "-" + suffix))
+            rds_primary.promote_read_replica(DBInstanceIdentifier=name, BackupRetentionPeriod=retention, aws_retry=True)
             _wait(rds_primary, "db_instance_available", self.poll, self.attempts, DBInstanceIdentifier=name)
-            return True, "promoted %s in %s" % (name, self.primary)
+            return True, "promoted %s in %s (%d days of automated backups)" % (name, self.primary, retention)
 
         self.step(system["name"], "promote in the primary region", promote)
 
     def standby_replica(self, system, suffix):
-        """The DR database becomes a read replica of the primary again (final snapshot of the promoted copy)."""
+        """The DR database becomes a read replica of the primary again: the promoted copy is set aside (renamed,
+        deletion protection off), the replica is made under the original name, then the copy is deleted after a
+        final snapshot. Until the new replica is available, the DR region keeps the promoted copy."""
         rds_dr = self.clients("rds", self.dr)
         name, replica = system["resource"], system["replica"]
+        aside = replica + "-" + suffix
+        final = aside + "-final"
 
-        def run():
+        def is_replica(db):
+            return db is not None and bool(db.get("ReadReplicaSourceDBInstanceIdentifier"))
+
+        def set_aside():
             dr_db = self._db(self.dr, replica)
-            if dr_db is not None and dr_db.get("ReadReplicaSourceDBInstanceIdentifier"):
+            if is_replica(dr_db):
                 return False, "%s replicates from %s" % (replica, dr_db["ReadReplicaSourceDBInstanceIdentifier"])
-            if self.check_mode:
-                return True, "would re-create %s as a replica of %s" % (replica, name)
-            if dr_db is not None:
-                rds_dr.delete_db_instance(
-                    DBInstanceIdentifier=replica,
-                    SkipFinalSnapshot=False,
-                    FinalDBSnapshotIdentifier="%s-%s-final" % (replica, suffix),
-                    aws_retry=True,
+            if dr_db is None:
+                return False, "%s was already set aside" % replica
+            if self._db(self.dr, aside) is not None:
+                raise RuntimeError(
+                    "both %s and %s exist in %s: the failback cannot tell which copy to keep. Delete or rename "
+                    "the one that is not needed, then run the failback again" % (replica, aside, self.dr)
                 )
-                _wait(rds_dr, "db_instance_deleted", self.poll, self.attempts, DBInstanceIdentifier=replica)
+            if self.check_mode:
+                return True, "would rename the promoted %s to %s (deletion protection off)" % (replica, aside)
+            rds_dr.modify_db_instance(
+                DBInstanceIdentifier=replica,
+                NewDBInstanceIdentifier=aside,
+                DeletionProtection=False,
+                ApplyImmediately=True,
+                aws_retry=True,
+            )
+            _wait(rds_dr, "db_instance_available", self.poll, self.attempts, DBInstanceIdentifier=aside)
+            return True, "renamed the promoted %s to %s (deletion protection off, kept until the replica is up)" % (
+                replica,
+                aside,
+            )
+
+        self.step(system["name"], "set the promoted DR database aside", set_aside)
+
+        def create():
+            dr_db = self._db(self.dr, replica)
+            if is_replica(dr_db):
+                return False, "%s replicates from %s" % (replica, dr_db["ReadReplicaSourceDBInstanceIdentifier"])
+            if dr_db is not None and not self.check_mode:
+                raise RuntimeError("%s in %s is not a read replica and was not set aside" % (replica, self.dr))
             primary_db = self._db(self.primary, name)
+            if primary_db is None:
+                raise RuntimeError("no database %s in %s to replicate from" % (name, self.primary))
+            # the promoted copy (set aside by the step before; still under its name in check mode)
+            settings = self._replica_settings(primary_db, dr_db or self._db(self.dr, aside), self.dr)
+            if self.check_mode:
+                return True, "would create %s in %s as a replica of %s%s" % (
+                    replica,
+                    self.dr,
+                    name,
+                    _describe(settings),
+                )
             rds_dr.create_db_instance_read_replica(
                 DBInstanceIdentifier=replica,
                 SourceDBInstanceIdentifier=primary_db["DBInstanceArn"],
@@ -510,16 +622,54 @@ class Runbook:
                 SourceRegion=self.primary,
                 Tags=[{"Key": "cloudops:replica-of", "Value": primary_db["DBInstanceArn"]}],
                 aws_retry=True,
+                **settings,
             )
             _wait(rds_dr, "db_instance_available", self.poll, self.attempts, DBInstanceIdentifier=replica)
-            return True, "%s is a replica of %s again (final snapshot %s-%s-final kept)" % (
-                replica,
-                name,
-                replica,
-                suffix,
-            )
+            return True, "%s is a replica of %s again%s" % (replica, name, _describe(settings))
 
-        self.step(system["name"], "return the DR database to standby", run)
+        self.step(system["name"], "return the DR database to standby", create)
+
+        def delete():
+            copy = self._db(self.dr, aside)
+            if copy is None:
+                if self.check_mode and not is_replica(self._db(self.dr, replica)):
+                    return True, "would delete the set-aside %s after the final snapshot %s" % (aside, final)
+                return False, "no set-aside copy %s in %s" % (aside, self.dr)
+            if self.check_mode:
+                return True, "would delete the set-aside %s after the final snapshot %s" % (aside, final)
+            if not is_replica(self._db(self.dr, replica)):
+                raise RuntimeError(
+                    "%s is not a replica of %s yet: the set-aside copy %s is kept" % (replica, name, aside)
+                )
+            if copy.get("DBInstanceStatus") == "deleting":  # a run stopped while it was being deleted
+                _wait(rds_dr, "db_instance_deleted", self.poll, self.attempts, DBInstanceIdentifier=aside)
+                return True, "deleted the set-aside %s (final snapshot %s kept)" % (aside, final)
+            if copy.get("DeletionProtection"):
+                rds_dr.modify_db_instance(
+                    DBInstanceIdentifier=aside, DeletionProtection=False, ApplyImmediately=True, aws_retry=True
+                )
+            rds_dr.delete_db_instance(
+                DBInstanceIdentifier=aside,
+                SkipFinalSnapshot=False,
+                FinalDBSnapshotIdentifier=final,
+                aws_retry=True,
+            )
+            _wait(rds_dr, "db_instance_deleted", self.poll, self.attempts, DBInstanceIdentifier=aside)
+            return True, "deleted the set-aside %s (final snapshot %s kept)" % (aside, final)
+
+        self.step(system["name"], "delete the set-aside DR database", delete)
+
+
+def _describe(settings):
+    """The replica settings for a step's detail."""
+    parts = []
+    if settings.get("KmsKeyId"):
+        parts.append("encrypted with %s" % settings["KmsKeyId"])
+    if settings.get("DBSubnetGroupName"):
+        parts.append("subnet group %s" % settings["DBSubnetGroupName"])
+    if settings.get("VpcSecurityGroupIds"):
+        parts.append("security groups %s" % ", ".join(settings["VpcSecurityGroupIds"]))
+    return " (%s)" % "; ".join(parts) if parts else ""
 
 
 def _today():
@@ -547,8 +697,17 @@ def failover(systems, clients, primary_region, dr_region, network=None, check_mo
     return _record(book, "failover", error)
 
 
-def failback(systems, clients, primary_region, dr_region, check_mode=False, poll=5, attempts=120):
-    book = Runbook(clients, primary_region, dr_region, check_mode, poll, attempts)
+def failback(
+    systems,
+    clients,
+    primary_region,
+    dr_region,
+    check_mode=False,
+    poll=5,
+    attempts=120,
+    rds_kms_key=RDS_KEY_ALIAS,
+):
+    book = Runbook(clients, primary_region, dr_region, check_mode, poll, attempts, rds_kms_key)
     suffix = "pre-failback-" + _today()
     error = None
     try:

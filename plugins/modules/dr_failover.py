@@ -18,8 +18,12 @@ description:
     and verifies. It calls only the DR region and Route 53, so it works when the primary region does not answer.
   - O(state=failback) needs the primary region back. It sets the stale primary database aside (renamed, kept),
     replicates the DR database into the primary region under the original name, promotes it there, makes the
-    primary site's record PRIMARY again, re-creates the DR database as a read replica of the primary (after a
-    final snapshot of the promoted copy), terminates the failover instances, and verifies.
+    primary site's record PRIMARY again, returns the DR database to a read replica of the primary (the promoted
+    copy is renamed, the replica made under the original name, then the copy deleted after a final snapshot),
+    terminates the failover instances, and verifies.
+  - Each read replica a failback makes goes into the subnet group and security groups of the database it replaces,
+    with deletion protection, encrypted with O(rds_kms_key) of its own region when its source is encrypted.
+    A promoted database keeps the automated backups of the database it replaces, at least 35 days.
   - Every step reads the state first and acts only when needed, so a rerun after an interruption continues
     where the last run stopped, and a rerun after success changes nothing.
   - The Route 53 record needs two failover record sets with the set identifiers C(primary) and C(dr).
@@ -93,6 +97,13 @@ options:
         description: Path of the primary site's health check.
         type: str
         default: /
+  rds_kms_key:
+    description:
+      - The RDS KMS key (an alias, as the C(kms_keys) role makes in both regions) a failback encrypts each new
+        cross-region read replica with. It is looked up in the replica's region, as RDS requires a key of the
+        destination region for an encrypted source. A key ARN is refused (it names the key of one region).
+    type: str
+    default: alias/medcircle-rds
   poll_delay:
     description:
       - Seconds between two status reads while waiting.
@@ -129,6 +140,7 @@ EXAMPLES = r"""
     systems: "{{ cloudops_dr_systems }}"
     primary_region: us-east-1
     dr_region: us-west-2
+    rds_kms_key: alias/medcircle-rds
 """
 
 RETURN = r"""
@@ -173,7 +185,7 @@ failover:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError
-from ansible_collections.medcircle.cloudops.plugins.module_utils.dr import client_factory, validate_plan
+from ansible_collections.medcircle.cloudops.plugins.module_utils.dr import DR_SERVICES, client_factory, validate_plan
 from ansible_collections.medcircle.cloudops.plugins.module_utils.dr_failover import failback, failover, standby
 
 
@@ -199,6 +211,7 @@ def main():
                 "health_check_path": {"type": "str", "default": "/"},
             },
         },
+        "rds_kms_key": {"type": "str", "default": "alias/medcircle-rds", "no_log": False},
         "poll_delay": {"type": "int", "default": 10},
         "max_attempts": {"type": "int", "default": 180},
     }
@@ -217,13 +230,23 @@ def main():
         for option in ("poll_delay", "max_attempts"):
             if params[option] < 1:
                 raise ParameterError(option, params[option], "is below 1", "a whole number of 1 or more")
+        key = (params["rds_kms_key"] or "").strip()
+        if not key or key.startswith("arn:"):
+            raise ParameterError(
+                "rds_kms_key",
+                params["rds_kms_key"],
+                "is empty" if not key else "is a key ARN, which names the key of one region only",
+                "the RDS key alias that exists in both regions, e.g. alias/medcircle-rds",
+            )
     except ParameterError as e:
         module.fail_json(msg=str(e))
+    failing_back = params["state"] == "failback"
     clients = client_factory(
         module,
         params["primary_region"],
         params["dr_region"],
-        primary_services=("rds",) if params["state"] == "failback" else (),
+        dr_services=(*DR_SERVICES, "kms") if failing_back else DR_SERVICES,
+        primary_services=("rds", "kms") if failing_back else (),
     )
     run = {"standby": standby, "failover": failover, "failback": failback}[params["state"]]
     kwargs = {}
@@ -231,6 +254,8 @@ def main():
         kwargs["network"] = {k: v for k, v in params["network"].items() if v}
     elif params["state"] == "standby":
         kwargs["dns"] = params["dns"]
+    else:
+        kwargs["rds_kms_key"] = params["rds_kms_key"].strip()
     record = run(
         systems,
         clients,

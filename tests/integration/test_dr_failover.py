@@ -24,11 +24,26 @@ def estate():
         dr_estate.replica(sandbox)
         primary_value = dr_estate.failover_records(sandbox)
         network = dr_estate.drill_network(sandbox)
+        _subnet_group_in_dr(sandbox, network)
         app_network = {"subnet_id": network["subnet_id"], "security_group_id": network["security_group_id"]}
         COPY["template"] = dr_estate.launch_template(sandbox, app_network)
         yield sandbox, primary_value, app_network
     finally:
         sandbox.stop()
+
+
+def _subnet_group_in_dr(sandbox, network):
+    """The primary database's subnet group name also in the DR region: the failback makes the new primary in the
+    stale primary's subnet group, and the sandbox looks a cross-region replica's subnet group up in the source
+    region (AWS looks it up in the replica's own region)."""
+    primary = db(sandbox, dr_estate.PRIMARY, dr_estate.DB_ID)
+    rds = sandbox.client("rds", dr_estate.DR)
+    subnets = rds.describe_db_subnet_groups(DBSubnetGroupName=network["db_subnet_group"])["DBSubnetGroups"][0]
+    rds.create_db_subnet_group(
+        DBSubnetGroupName=primary["DBSubnetGroup"]["DBSubnetGroupName"],
+        DBSubnetGroupDescription="name twin of the primary's subnet group",
+        SubnetIds=[s["SubnetIdentifier"] for s in subnets["Subnets"]],
+    )
 
 
 def run(sandbox, playbook, tmp_path, network, **extra):
@@ -151,7 +166,13 @@ def test_failover_with_primary_down_then_failback(estate, tmp_path):
     assert records["primary"]["Failover"] == "PRIMARY" and records["dr"]["Failover"] == "SECONDARY"
     assert records["primary"]["ResourceRecords"][0]["Value"] == primary_value
     assert records["primary"].get("HealthCheckId")
-    assert db(sandbox, dr_estate.PRIMARY, dr_estate.DB_ID + "-pre-failback-" + _today()) is not None  # kept
+    stale = db(sandbox, dr_estate.PRIMARY, dr_estate.DB_ID + "-pre-failback-" + _today())
+    assert stale is not None  # kept
+    # the new primary in the stale primary's network, protected, with the collection's backup retention
+    assert primary["DBSubnetGroup"]["DBSubnetGroupName"] == stale["DBSubnetGroup"]["DBSubnetGroupName"]
+    assert primary["VpcSecurityGroups"] == stale["VpcSecurityGroups"]
+    assert primary["DeletionProtection"] and primary["BackupRetentionPeriod"] >= 35
+    assert replica["DeletionProtection"]
 
     again = run(sandbox, "playbooks/dr_failback.yml", tmp_path, network, dr_failover_confirm="yes")
     assert again.returncode == 0

@@ -298,3 +298,23 @@ def test_s3_rpo_falls_back_to_the_replicas_age_when_the_source_does_not_answer(a
     assert "rpo_seconds" not in source
     assert source["created"] == "2026-01-05T09:00:00Z"
     assert "not readable (ServiceUnavailable)" in source["rpo_basis"]
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("", "rds_kms_key '' is empty"),
+        (
+            "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "is a key ARN, which names the key of one region only",
+        ),
+    ],
+)
+def test_failback_refuses_an_rds_key_that_is_not_an_alias_before_any_call(aws, clients, capsys, key, message):
+    rc, result = run(
+        dr_failover,
+        {"state": "failback", "systems": systems(), "primary_region": PRIMARY, "dr_region": DR, "rds_kms_key": key},
+        capsys,
+    )
+    assert rc == 1
+    assert message in result["msg"] and "alias/medcircle-rds" in result["msg"]
