@@ -75,6 +75,7 @@ def test_site_is_provisioned_once_and_the_plan_has_every_element(sandbox, tmp_pa
     assert [(p["FromPort"], p["IpRanges"][0]["CidrIp"]) for p in endpoint_group["IpPermissions"]] == [
         (443, "10.20.0.0/16")
     ]
+    assert endpoint_group["IpPermissionsEgress"] == []  # an endpoint only answers (finding 3.3)
     for endpoint in endpoints:
         assert endpoint["VpcEndpointType"] == "Interface"
         assert sorted(endpoint["SubnetIds"]) == app_subnets

@@ -86,7 +86,12 @@ def test_bad_modes_and_role_names_are_refused_before_any_call(estate):
         estate.clear_requests()
         run = run_playbook(estate, BACKUPS, extra_vars=extra)
         assert run.returncode != 0, extra
-        said = " ".join(str(outcome.get("msg", "")) for _, outcome in run.tasks() if outcome.get("failed"))
+        said = " ".join(
+            str(item.get("msg", ""))
+            for _, outcome in run.tasks()
+            if outcome.get("failed")
+            for item in [outcome, *outcome.get("results", [])]
+        )
         assert message in said, (extra, said or run.stdout[-3000:])
         assert estate.requests(mutating=True) == [], extra
 
