@@ -6,6 +6,8 @@ nothing here rewrites responses on the wire.
 - DescribeVolumes: AWS always returns ``SnapshotId`` (an empty string for a volume
   that was not created from a snapshot); moto leaves it out, and clients that read
   the key (amazon.aws.ec2_vol_info among them) fail.
+- CreateVpcEndpoint (Interface): AWS puts the endpoint's security groups on the network interfaces it
+  makes; moto gives them the VPC's default group, which then looks in use (and fails the audit's 3.3).
 - ListBuckets: AWS names each bucket's region (``BucketRegion``); moto leaves it out, and clients
   (the risk audit among them) then ask GetBucketLocation once per bucket.
 """
@@ -24,6 +26,23 @@ def _volume_snapshot_id_is_never_missing() -> None:
             self.snapshot_id = ""
 
     Volume.__init__ = __init__
+
+
+def _endpoint_interfaces_carry_the_endpoint_groups() -> None:
+    from moto.ec2.models.vpcs import VPCBackend
+
+    original = VPCBackend.create_vpc_endpoint
+
+    def create_vpc_endpoint(self, *args, **kwargs):
+        endpoint = original(self, *args, **kwargs)
+        groups = [self.get_security_group_from_id(g) for g in getattr(endpoint, "security_group_ids", None) or []]
+        groups = [g for g in groups if g is not None]
+        if groups:
+            for eni_id in getattr(endpoint, "network_interface_ids", None) or []:
+                self.get_network_interface(eni_id)._group_set = list(groups)
+        return endpoint
+
+    VPCBackend.create_vpc_endpoint = create_vpc_endpoint
 
 
 def _list_buckets_names_regions() -> None:
@@ -54,5 +73,6 @@ def apply() -> None:
     if _APPLIED:
         return
     _volume_snapshot_id_is_never_missing()
+    _endpoint_interfaces_carry_the_endpoint_groups()
     _list_buckets_names_regions()
     _APPLIED = True

@@ -80,6 +80,10 @@ def test_site_is_provisioned_once_and_the_plan_has_every_element(sandbox, tmp_pa
         assert endpoint["VpcEndpointType"] == "Interface"
         assert sorted(endpoint["SubnetIds"]) == app_subnets
         assert [g["GroupId"] for g in endpoint["Groups"]] == [endpoint_group["GroupId"]]
+        for eni in ec2.describe_network_interfaces(NetworkInterfaceIds=endpoint["NetworkInterfaceIds"])[
+            "NetworkInterfaces"
+        ]:
+            assert [g["GroupId"] for g in eni["Groups"]] == [endpoint_group["GroupId"]]
     groups = sandbox.client("rds", DR).describe_db_subnet_groups()["DBSubnetGroups"]
     assert {"medcircle-dr-vpc-db", "medcircle-dr-vpc-drill-db"} <= {g["DBSubnetGroupName"] for g in groups}
 
