@@ -25,6 +25,12 @@ tests/sandbox/test_speed.py compares each with moto's own code.
 - XML names: before it writes each element of an XML answer, xmltodict checks the element's name
   character by character; the names are the model's few hundred field names. A name that passed is
   remembered; a name that fails is checked (and refused) every time.
+- XML answers: moto writes every XML answer through xmltodict, which sends each element, attribute
+  and piece of text through the SAX XMLGenerator, several Python calls per element (a quarter of the
+  sandbox's CPU on a large describe). The same document is written directly as text: the same
+  elements, attributes, escaping and empty-element form, byte for byte. Anything else xmltodict
+  supports (pretty printing, comments, namespaces, an output stream, a name it refuses) goes to
+  xmltodict itself.
 - Error answers: for every error (S3's NoSuchBucketPolicy, IAM's NoSuchEntity, ...) moto builds a
   new botocore Session to list every service botocore knows, then indexes every error shape of the
   service again. Both depend only on the installed botocore: they are made once.
@@ -42,6 +48,7 @@ And one change to how the server talks, not to what it answers:
   lines, a name with odd characters) still goes to the email parser.
 """
 
+import collections
 import email.parser
 import functools
 import http.client
@@ -202,6 +209,167 @@ def _xml_names_checked_once() -> None:
     xmltodict._validate_name = _validate_name
 
 
+class _NotPlain(Exception):
+    """A document the direct writer leaves to xmltodict."""
+
+
+_XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
+_NO_CHILD = object()
+
+
+def _xml_text(value):
+    """xmltodict's text of a value (its _convert_value_to_string for the default encoding)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _xml_escape(text):
+    # xml.sax.saxutils.escape: & first, then > and <
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    return text
+
+
+def _direct_unparse(input_dict, full_document, short):
+    """xmltodict.unparse(input_dict, full_document=..., short_empty_elements=short) for a plain document:
+    the same text, written directly. Raises _NotPlain where xmltodict would do more (or raise)."""
+    from xml.sax.saxutils import quoteattr
+
+    import xmltodict
+
+    validate = xmltodict._validate_name
+    names = _XML_NAMES_OK
+    out = []
+    append = out.append
+
+    def name_ok(name, kind):
+        if type(name) is not str:
+            raise _NotPlain
+        if (name, kind) not in names:
+            try:
+                validate(name, kind)
+            except ValueError:
+                raise _NotPlain from None
+            if len(names) < HOST_CACHE_LIMIT:
+                names.add((name, kind))
+
+    def emit(key, value, top):
+        if key == "#comment":
+            raise _NotPlain
+        name_ok(key, "element")
+        if not hasattr(value, "__iter__") or isinstance(value, (str, bytes, bytearray, memoryview, dict)):
+            value = (value,)
+        elif not isinstance(value, (list, tuple)):
+            raise _NotPlain  # a generator or other iterable: read once, by xmltodict
+        for index, item in enumerate(value):
+            if top and index > 0:
+                raise _NotPlain  # xmltodict: document with multiple roots
+            if item is None:
+                item = {}
+            elif not isinstance(item, (dict, str)):
+                item = _xml_text(item)
+            if isinstance(item, str):
+                if item:
+                    append(f"<{key}>{_xml_escape(item)}</{key}>")
+                else:
+                    append(f"<{key}/>" if short else f"<{key}></{key}>")
+                continue
+            text = None
+            attrs = ""
+            children = []
+            for child_key, child in item.items():
+                if child_key == "#text":
+                    text = None if child is None else _xml_text(child)
+                    continue
+                if isinstance(child_key, str) and child_key.startswith("@"):
+                    if child_key == "@xmlns" and isinstance(child, dict):
+                        raise _NotPlain
+                    child = "" if child is None else _xml_text(child)
+                    name_ok(child_key[1:], "attribute")
+                    attrs += f" {child_key[1:]}={quoteattr(child)}"
+                    continue
+                if isinstance(child, list) and not child:
+                    continue
+                children.append((child_key, child))
+            if short:
+                append("<" + key + attrs)
+                mark = len(out)
+                append(">")  # replaced by "/>" when nothing follows
+                for child_key, child in children:
+                    emit(child_key, child, False)
+                if text:
+                    append(_xml_escape(text))
+                if len(out) == mark + 1:
+                    out[mark] = "/>"
+                else:
+                    append(f"</{key}>")
+            else:
+                append(f"<{key}{attrs}>")
+                for child_key, child in children:
+                    emit(child_key, child, False)
+                if text:
+                    append(_xml_escape(text))
+                append(f"</{key}>")
+
+    if full_document:
+        append(_XML_DECLARATION)
+    seen_root = False
+    for key, value in input_dict.items():
+        if key == "#comment" or (full_document and seen_root):
+            raise _NotPlain
+        emit(key, value, full_document)
+        seen_root = True
+    if full_document and not seen_root:
+        raise _NotPlain
+    return "".join(out)
+
+
+_XML_NAMES_OK = set()
+
+
+def _xml_written_directly() -> None:
+    import xmltodict
+
+    original = xmltodict.unparse
+    if hasattr(original, "original"):
+        return
+
+    def unparse(input_dict, output=None, encoding="utf-8", full_document=True, short_empty_elements=False, **kwargs):
+        plain = (
+            output is None
+            and encoding == "utf-8"
+            and type(input_dict) in (dict, collections.OrderedDict)
+            and kwargs.get("comment_key", "#comment") == "#comment"
+            and not kwargs.get("pretty")
+            and not set(kwargs) - {"pretty", "comment_key"}
+        )
+        if plain:
+            try:
+                return _direct_unparse(input_dict, full_document, bool(short_empty_elements))
+            except _NotPlain:
+                pass
+        return original(
+            input_dict,
+            output=output,
+            encoding=encoding,
+            full_document=full_document,
+            short_empty_elements=short_empty_elements,
+            **kwargs,
+        )
+
+    unparse.original = original
+    xmltodict.unparse = unparse
+
+
 def _error_lookups_once() -> None:
     from moto.core import errors, utils
 
@@ -297,4 +465,5 @@ def apply() -> None:
     _instances_by_id_without_copies()
     _attribute_keys_once_per_shape()
     _xml_names_checked_once()
+    _xml_written_directly()
     _APPLIED = True

@@ -1,6 +1,7 @@
 """sandbox/speed.py: each shortcut answers exactly what moto's own code answers."""
 
 import json
+import re
 
 import boto3
 import pytest
@@ -381,3 +382,112 @@ def _differences(ours, theirs, path=""):
             d for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for d in _differences(a, b, f"{path}[{i}]")
         ]
     return [] if ours == theirs else [(path, ours, theirs)]
+
+
+XML_DOCUMENTS = [
+    {"a": {"b": "1"}},
+    {"a": None},
+    {"a": ""},
+    {"a": {}},
+    {"a": {"#text": ""}},
+    {"a": {"#text": None, "b": None}},
+    {"a": {"b": [], "c": [None, "", "x"], "d": ()}},
+    {"a": {"d": ()}},
+    {"a": {"@id": "1", "@q": 'say "hi"', "@both": 'it\'s "x"', "@n": None, "@t": True, "@nl": "a\nb\tc"}},
+    {"a": {"@id": 7, "#text": "t", "b": "c"}},
+    {"a": {"b": True, "c": False, "d": 3, "e": 2.5, "f": b"by\xfftes", "g": [1, [2, 3]]}},
+    {"a": {"b": "x & y < z > w", "c": "]]> \u00e9\u4e2d \U0001f600"}},
+    {"a": {"b": [{"c": "1"}, {"c": "2", "@k": "v"}, None, "s"]}},
+    {"DescribeInstancesResponse": {"@xmlns": "http://ec2.amazonaws.com/doc/2016-11-15", "reservationSet": {}}},
+]
+XML_REFUSED = [
+    {},
+    {"a": "1", "b": "2"},
+    {"a": ["1", "2"]},
+    {"a b": "1"},
+    {"a": {"b c": "1"}},
+    {"a": {"@b c": "1"}},
+    {"a": {1: "x"}},
+    {"#comment": "c", "a": "1"},
+    {"a": {"#comment": "c", "b": "1"}},
+    {"a": {"@xmlns": {"x": "urn:x"}, "b": "1"}},
+]
+
+
+@pytest.mark.parametrize("full_document", [True, False])
+@pytest.mark.parametrize("short", [True, False])
+def test_xml_answers_are_written_as_xmltodict_writes_them(full_document, short):
+    speed.apply()
+    import xmltodict
+
+    theirs = xmltodict.unparse.original
+    assert theirs is not xmltodict.unparse
+    for document in XML_DOCUMENTS + XML_REFUSED:
+        try:
+            expected = theirs(document, full_document=full_document, short_empty_elements=short)
+        except ValueError as error:
+            with pytest.raises(ValueError, match=re.escape(str(error))):
+                xmltodict.unparse(document, full_document=full_document, short_empty_elements=short)
+            continue
+        assert xmltodict.unparse(document, full_document=full_document, short_empty_elements=short) == expected
+    # generators are read once, by xmltodict itself
+    assert xmltodict.unparse({"a": {"b": (str(i) for i in range(3))}}, full_document=full_document) == theirs(
+        {"a": {"b": ["0", "1", "2"]}}, full_document=full_document
+    )
+    # what the direct writer leaves to xmltodict: pretty printing, an output stream
+    pretty = xmltodict.unparse({"a": {"b": "1"}}, pretty=True, full_document=full_document)
+    assert pretty == theirs({"a": {"b": "1"}}, pretty=True, full_document=full_document)
+    assert "\n\t<b>" in pretty
+
+
+def test_moto_answers_are_the_documents_xmltodict_writes(monkeypatch):
+    """Every XML document moto writes for a set of EC2, IAM, RDS and S3 answers (errors included) is the
+    text xmltodict itself writes for it."""
+    speed.apply()
+    import xmltodict
+
+    written = []
+    direct = xmltodict.unparse
+
+    def both(input_dict, *args, **kwargs):
+        ours = direct(input_dict, *args, **kwargs)
+        written.append((ours, xmltodict.unparse.original(input_dict, *args, **kwargs)))
+        return ours
+
+    both.original = direct.original
+    monkeypatch.setattr(xmltodict, "unparse", both)
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        ec2.run_instances(
+            ImageId=image,
+            MinCount=2,
+            MaxCount=2,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "a <b> & 'c'"}]}],
+        )
+        ec2.create_volume(AvailabilityZone="us-east-1a", Size=8, Encrypted=True)
+        boto3.client("rds", region_name="us-east-1").create_db_instance(
+            DBInstanceIdentifier="db1",
+            Engine="postgres",
+            DBInstanceClass="db.t3.micro",
+            MasterUsername="admin1",
+            MasterUserPassword="not-a-secret-1",
+            AllocatedStorage=20,
+        )
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_role(RoleName="r", AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="speed-bucket")
+        s3.put_bucket_tagging(Bucket="speed-bucket", Tagging={"TagSet": [{"Key": "k", "Value": "v&w"}]})
+        s3.put_bucket_versioning(Bucket="speed-bucket", VersioningConfiguration={"Status": "Enabled"})
+        _estate_answers()
+        for call in (
+            lambda: s3.get_bucket_policy(Bucket="speed-bucket"),
+            lambda: ec2.describe_instances(InstanceIds=["i-0000000000000000f"]),
+            lambda: iam.get_role(RoleName="absent"),
+        ):
+            with pytest.raises(Exception, match=r"NoSuchBucketPolicy|does not exist|NoSuchEntity"):
+                call()
+    assert len(written) >= 10
+    for ours, theirs in written:
+        assert ours == theirs
