@@ -63,9 +63,31 @@ def test_site_is_provisioned_once_and_the_plan_has_every_element(sandbox, tmp_pa
     assert [r["CidrIp"] for rule in egress for r in rule.get("IpRanges", [])] == ["10.20.0.0/16"]
     # Systems Manager through interface endpoints in the app subnets (the VPC has no way out): without them a
     # restored server's SSM agent never comes online
-    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])["VpcEndpoints"]
+    all_endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])[
+        "VpcEndpoints"
+    ]
+    endpoints = [e for e in all_endpoints if e["VpcEndpointType"] == "Interface"]
     by_service = {e["ServiceName"]: e for e in endpoints}
     assert sorted(by_service) == [f"com.amazonaws.{DR}.{s}" for s in ("ec2messages", "ssm", "ssmmessages")]
+    # S3 (the data replicas, the OS repositories, the patch baselines) through a gateway endpoint on the app
+    # subnets' route table only: the drill subnets stay isolated
+    tables = {
+        {t["Key"]: t["Value"] for t in table.get("Tags", [])}["Name"]: table
+        for table in ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])[
+            "RouteTables"
+        ]
+        if any(t["Key"] == "Name" for t in table.get("Tags", []))
+    }
+    gateways = [e for e in all_endpoints if e["VpcEndpointType"] == "Gateway"]
+    assert [(e["ServiceName"], e["RouteTableIds"]) for e in gateways] == [
+        (f"com.amazonaws.{DR}.s3", [tables["medcircle-dr-vpc-app"]["RouteTableId"]])
+    ]
+    app_routes = [r for r in tables["medcircle-dr-vpc-app"]["Routes"] if r.get("GatewayId") != "local"]
+    assert [(r["GatewayId"], r["DestinationPrefixListId"].startswith("pl-")) for r in app_routes] == [
+        (gateways[0]["VpcEndpointId"], True)
+    ]
+    for purpose in ("db", "drill"):
+        assert [r.get("GatewayId") for r in tables[f"medcircle-dr-vpc-{purpose}"]["Routes"]] == ["local"]
     app_subnets = sorted(
         s["SubnetId"] for s in subnets if {"Key": "cloudops:purpose", "Value": "app"} in s.get("Tags", [])
     )
@@ -124,6 +146,23 @@ def test_site_is_provisioned_once_and_the_plan_has_every_element(sandbox, tmp_pa
     assert second.returncode == 0
     changed = [name for name, outcome in second.tasks() if outcome.get("changed")]
     assert changed == []
+    assert "Skipping purging route" not in second.stdout  # the endpoint's route is kept without a warning
+
+    # a route out of the VPC added by hand to the app table is removed; the S3 endpoint's route stays
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc[0]["VpcId"])
+    app_table = tables["medcircle-dr-vpc-app"]["RouteTableId"]
+    ec2.create_route(RouteTableId=app_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    third = run_playbook(sandbox, "playbooks/remediate/dr.yml", extra_vars=extra)
+    assert third.returncode == 0, third.stdout[-3000:]
+    changed = [name for name, outcome in third.tasks() if outcome.get("changed")]
+    assert [name.split(" : ")[-1] for name in changed] == [
+        "4.1 | PATCH | Create a private route table per purpose (no route to the internet)"
+    ]
+    routes = ec2.describe_route_tables(RouteTableIds=[app_table])["RouteTables"][0]["Routes"]
+    assert sorted(r.get("GatewayId") for r in routes) == sorted(["local", gateways[0]["VpcEndpointId"]])
+    ec2.detach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc[0]["VpcId"])
+    ec2.delete_internet_gateway(InternetGatewayId=gateway)
 
 
 def test_production_placeholders_are_refused_before_any_change(sandbox, tmp_path):
