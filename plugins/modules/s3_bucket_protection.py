@@ -69,6 +69,20 @@ options:
       - The KMS key for O(encryption=aws:kms). A key id, alias name, key ARN or alias ARN.
       - An alias name or key id is looked up in each bucket's region; an ARN can only be used for buckets in its region.
     type: str
+  keep_customer_managed_key:
+    description:
+      - With O(encryption=aws:kms), a bucket whose default encryption is already SSE-KMS or DSSE-KMS with another
+        B(customer-managed) key keeps its default encryption as it is (the key, and its bucket key setting).
+        Only buckets with no default encryption, SSE-S3 or an AWS managed key (C(aws/s3)) get O(kms_key_id).
+      - Use it for a sweep over buckets that other owners encrypt with keys of their own (the CloudTrail bucket
+        is on the logs key). Such a bucket already passes findings C(1.6) and C(2.5), and replacing its key would
+        undo its owner's choice on every run. Each bucket kept is named in RV(buckets[].notes).
+      - Whether a key is customer-managed is KMS C(DescribeKey)'s C(KeyManager). A key that KMS does not describe
+        (deleted, in another account, access denied) is kept too, with a warning; so is a key that is not
+        enabled (new uploads to the bucket fail until its owner acts).
+      - V(false) gives every selected bucket O(kms_key_id).
+    type: bool
+    default: false
   bucket_key_enabled:
     description:
       - Use an S3 bucket key with SSE-KMS (fewer KMS requests, lower cost).
@@ -146,8 +160,9 @@ notes:
     with versioning enabled. See U(https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html).
   - "IAM permissions: s3:ListAllMyBuckets, s3:GetBucketLocation, s3:GetBucketTagging and s3:Get/Put of each setting
     managed (BucketVersioning, EncryptionConfiguration, BucketPolicy, BucketLogging, BucketPublicAccessBlock,
-    BucketObjectLockConfiguration, LifecycleConfiguration), s3:CreateBucket with O(create), kms:DescribeKey,
-    sts:GetCallerIdentity with O(accept_access_logs)."
+    BucketObjectLockConfiguration, LifecycleConfiguration), s3:CreateBucket with O(create), kms:DescribeKey
+    (of O(kms_key_id), and with O(keep_customer_managed_key) of the buckets' own keys), sts:GetCallerIdentity with
+    O(accept_access_logs)."
 seealso:
   - module: medcircle.cloudops.s3_bucket_replication
 extends_documentation_fragment:
@@ -167,6 +182,13 @@ EXAMPLES = r"""
     block_public_access: true
     log_target_buckets:
       us-east-1: medcircle-s3-access-logs-123456789012
+
+- name: "1.6 | 2.5 | PATCH | The S3 key on every bucket that has no customer-managed key of its own"
+  medcircle.cloudops.s3_bucket_protection:
+    buckets: ["*"]
+    encryption: aws:kms
+    kms_key_id: alias/medcircle-s3
+    keep_customer_managed_key: true
 
 - name: "2.6 | PATCH | Object Lock on every bucket tagged DataClass=phi, 30 days in governance mode"
   medcircle.cloudops.s3_bucket_protection:
@@ -234,6 +256,15 @@ buckets:
       type: list
       elements: str
       sample: ["turn on versioning (was never enabled)"]
+    notes:
+      description: What was left as it is on purpose, one sentence each (a customer-managed key kept).
+      returned: always
+      type: list
+      elements: str
+      sample:
+        - >-
+          keeps its own customer-managed key arn:aws:kms:us-east-1:123456789012:key/0987dcba-09fe-87dc-65ba-ab0987654321
+          (not alias/medcircle-s3): its default encryption is left as it is
 summary:
   description: Counts over all selected buckets.
   returned: always
@@ -287,7 +318,10 @@ from ansible_collections.medcircle.cloudops.plugins.module_utils.s3_protection i
     bucket_region,
     bucket_tags,
     check_options,
+    describe_bucket_kms_key,
+    keeps_own_kms_key,
     list_buckets,
+    other_kms_key,
     plan_bucket,
     read_bucket,
     wanted_settings,
@@ -368,6 +402,7 @@ def main():
         "versioning": {"type": "bool"},
         "encryption": {"type": "str", "choices": ["aws:kms", "AES256"]},
         "kms_key_id": {"type": "str"},
+        "keep_customer_managed_key": {"type": "bool", "default": False},
         "bucket_key_enabled": {"type": "bool", "default": True},
         "tls_only": {"type": "bool", "default": False},
         "block_public_access": {"type": "bool", "default": False},
@@ -458,17 +493,50 @@ def main():
             partition = ident["Arn"].split(":")[1]
         want = wanted_settings(params)
         plans = []
+        described = {}
         for name in sorted(selected):
             region = selected[name]
             exists = region is not None
             region = region or home
             state = read_bucket(clients("s3", region), name, want) if exists else {}
+            notes = []
+            current_key = None
+            own_key = other_kms_key(state, params, key_arns.get(region))
+            if own_key is not None:
+                if (region, own_key) not in described:
+                    described[region, own_key] = describe_bucket_kms_key(clients("kms", region), own_key)
+                current_key = described[region, own_key]
+                if keeps_own_kms_key(state, params, key_arns.get(region), current_key):
+                    notes.append(
+                        "keeps its own customer-managed key %s (not %s): its default encryption is left as it is"
+                        % (current_key.get("arn") or own_key, params["kms_key_id"])
+                    )
+                    if current_key.get("error"):
+                        warnings.append(
+                            "Bucket %s keeps its default KMS key %s, which KMS does not describe (%s): if the key "
+                            "was deleted, new uploads to the bucket fail; ask the key's owner or give the bucket "
+                            "another key." % (name, own_key, current_key["error"])
+                        )
+                    elif current_key.get("key_state") not in (None, "Enabled"):
+                        warnings.append(
+                            "Bucket %s keeps its default KMS key %s, which is %s: new uploads to the bucket fail "
+                            "until the key is enabled again or the bucket gets another key."
+                            % (name, current_key.get("arn") or own_key, current_key["key_state"])
+                        )
             steps, before, after = plan_bucket(
-                name, region, state, params, key_arns.get(region), account_id, partition, exists=exists
+                name,
+                region,
+                state,
+                params,
+                key_arns.get(region),
+                account_id,
+                partition,
+                exists=exists,
+                current_key=current_key,
             )
-            plans.append((name, region, exists, steps, before, after))
+            plans.append((name, region, exists, steps, before, after, notes))
         results = []
-        for name, region, exists, steps, _before, _after in plans:
+        for name, region, exists, steps, _before, _after, notes in plans:
             if steps and not module.check_mode:
                 apply_steps(clients("s3", region), steps)
             results.append(
@@ -478,6 +546,7 @@ def main():
                     "created": not exists,
                     "changed": bool(steps),
                     "changes": [desc for desc, _op, _kw in steps],
+                    "notes": notes,
                 }
             )
     except AnsibleAWSError as e:
@@ -493,8 +562,8 @@ def main():
     }
     if module._diff:
         result["diff"] = {
-            "before": {name: before for name, _r, _e, _s, before, _a in plans},
-            "after": {name: after for name, _r, _e, _s, _b, after in plans},
+            "before": {name: before for name, _r, _e, _s, before, _a, _n in plans},
+            "after": {name: after for name, _r, _e, _s, _b, after, _n in plans},
         }
     module.exit_json(**result)
 

@@ -166,3 +166,88 @@ def test_a_key_of_another_region_is_refused(aws_module, capsys):
     code, out = run(args, capsys)
     assert code == 1
     assert "is a KMS ARN in us-west-2 and cannot be used in us-east-1" in out["msg"]
+
+
+TEAM_KEY = "arn:aws:kms:us-east-1:123456789012:key/0987dcba-09fe-87dc-65ba-ab0987654321"
+SETTLED = {"versioning": "Enabled", "statements": [TLS], "logging": {"TargetBucket": LOG, "TargetPrefix": f"{B}/"}}
+
+
+def test_a_customer_managed_key_of_its_own_is_kept(aws_module, capsys):
+    listed(aws_module, B, LOG)
+    log_bucket_exists(aws_module)
+    aws_module.describe_key("us-east-1", "alias/medcircle-s3", KEY_ARN)
+    state(aws_module, sse="aws:kms", key=TEAM_KEY, **SETTLED)
+    aws_module.describe_key("us-east-1", TEAM_KEY, TEAM_KEY)
+    code, out = run(dict(ARGS, keep_customer_managed_key=True, _ansible_diff=True), capsys)  # no Put* stubbed
+    assert code == 0, out
+    assert out["changed"] is False
+    bucket = out["buckets"][0]
+    assert bucket["changes"] == []
+    note = f"keeps its own customer-managed key {TEAM_KEY} (not alias/medcircle-s3): its default encryption is left"
+    assert bucket["notes"] == [note + " as it is"]
+    assert out["diff"]["after"][B]["encryption"]["kms_key_id"] == TEAM_KEY
+    assert "warnings" not in out
+
+
+def test_without_keep_the_key_asked_for_replaces_it(aws_module, capsys):
+    listed(aws_module, B, LOG)
+    log_bucket_exists(aws_module)
+    aws_module.describe_key("us-east-1", "alias/medcircle-s3", KEY_ARN)
+    state(aws_module, sse="aws:kms", key=TEAM_KEY, **SETTLED)
+    code, out = run(ARGS, capsys, check=True)  # no DescribeKey of the bucket's own key stubbed
+    assert code == 0, out
+    assert out["changed"] is True and out["buckets"][0]["notes"] == []
+    assert any(f"was aws:kms key {TEAM_KEY}" in c for c in out["buckets"][0]["changes"])
+
+
+@pytest.mark.parametrize(
+    "key, manager",
+    [("alias/aws/s3", None), ("arn:aws:kms:us-east-1:123456789012:key/11112222-3333-4444-5555-666677778888", "AWS")],
+)
+def test_an_aws_managed_key_is_replaced_even_with_keep(aws_module, capsys, key, manager):
+    listed(aws_module, B, LOG)
+    log_bucket_exists(aws_module)
+    aws_module.describe_key("us-east-1", "alias/medcircle-s3", KEY_ARN)
+    state(aws_module, sse="aws:kms", key=key, **SETTLED)
+    if manager:  # alias/aws/... names an AWS managed key by itself: no call
+        aws_module.describe_key("us-east-1", key, key, KeyManager=manager)
+    code, out = run(dict(ARGS, keep_customer_managed_key=True), capsys, check=True)
+    assert code == 0, out
+    assert out["changed"] is True and out["buckets"][0]["notes"] == []
+    assert any(KEY_ARN in c for c in out["buckets"][0]["changes"])
+
+
+def test_the_key_asked_for_named_another_way_is_not_kept_as_another_key(aws_module, capsys):
+    listed(aws_module, B, LOG)
+    log_bucket_exists(aws_module)
+    aws_module.describe_key("us-east-1", "alias/medcircle-s3", KEY_ARN)
+    state(aws_module, sse="aws:kms", key=KEY_ARN.rsplit("/", 1)[1], **SETTLED)
+    aws_module.describe_key("us-east-1", KEY_ARN.rsplit("/", 1)[1], KEY_ARN)
+    code, out = run(dict(ARGS, keep_customer_managed_key=True), capsys, check=True)
+    assert code == 0, out
+    assert out["buckets"][0]["notes"] == []
+    assert any(f"with SSE-KMS key {KEY_ARN}" in c for c in out["buckets"][0]["changes"])
+
+
+def test_a_key_kms_does_not_describe_is_kept_with_a_warning(aws_module, capsys):
+    listed(aws_module, B, LOG)
+    log_bucket_exists(aws_module)
+    aws_module.describe_key("us-east-1", "alias/medcircle-s3", KEY_ARN)
+    state(aws_module, sse="aws:kms", key=TEAM_KEY, **SETTLED)
+    aws_module.stub("kms", "us-east-1").add_client_error("describe_key", "NotFoundException", http_status_code=400)
+    code, out = run(dict(ARGS, keep_customer_managed_key=True), capsys)
+    assert code == 0, out
+    assert out["changed"] is False and out["buckets"][0]["notes"]
+    assert "which KMS does not describe (NotFoundException)" in json.dumps(out["warnings"]), out
+
+
+def test_a_disabled_key_is_kept_with_a_warning(aws_module, capsys):
+    listed(aws_module, B, LOG)
+    log_bucket_exists(aws_module)
+    aws_module.describe_key("us-east-1", "alias/medcircle-s3", KEY_ARN)
+    state(aws_module, sse="aws:kms", key=TEAM_KEY, **SETTLED)
+    aws_module.describe_key("us-east-1", TEAM_KEY, TEAM_KEY, state="PendingDeletion")
+    code, out = run(dict(ARGS, keep_customer_managed_key=True), capsys)
+    assert code == 0, out
+    assert out["changed"] is False
+    assert "which is PendingDeletion: new uploads to the bucket fail" in json.dumps(out["warnings"]), out
