@@ -36,7 +36,15 @@ import re
 import threading
 import uuid
 
-from sandbox.additions import AdditionError, ControlError, addition, backup_selections, control, on_reset
+from sandbox.additions import (
+    AdditionError,
+    ControlError,
+    addition,
+    backup_selections,
+    control,
+    kms_policies,
+    on_reset,
+)
 
 log = logging.getLogger(__name__)
 _lock = threading.RLock()
@@ -44,6 +52,8 @@ _lock = threading.RLock()
 _STATE: dict[str, dict] = {}
 
 _RESOURCE_TYPES = {"volume": "EBS", "instance": "EC2", "db": "RDS"}
+# The service that uses a recovery point's key when AWS Backup copies or restores it with the job's role.
+_KMS_SERVICE = {"EBS": "ec2", "EC2": "ec2", "RDS": "rds"}
 _ROLE_ARN = re.compile(r"^arn:aws(-[a-z]{1,3}){0,2}:iam::\d{12}:role/.+$")
 
 
@@ -566,7 +576,15 @@ def start_copy(
         job["CreatedByBackupJobId"] = backup_job_id
     if rp.get("ResourceName"):
         job["ResourceName"] = rp["ResourceName"]
-    refused = _check_lifecycle(dest_vault, lifecycle)
+    refused = _check_lifecycle(dest_vault, lifecycle) or kms_policies.refusal(
+        account,
+        role,
+        [
+            (region, rp.get("EncryptionKeyArn"), kms_policies.READ_ACTIONS),
+            (dest_region, dest_vault.encryption_key_arn, kms_policies.WRITE_ACTIONS),
+        ],
+        _KMS_SERVICE.get(rp["ResourceType"], "backup"),
+    )
     if refused:
         job.update(State="FAILED", StatusMessage=refused, CompletionDate=now)
     else:
@@ -632,8 +650,16 @@ def start_restore(
     }
     if created_by:
         job["CreatedBy"] = created_by
+    wanted_key = (metadata or {}).get("kmsKeyId")
+    uses = [(region, rp.get("EncryptionKeyArn"), kms_policies.READ_ACTIONS)]
+    if wanted_key and wanted_key != rp.get("EncryptionKeyArn"):
+        uses.append((region, wanted_key, kms_policies.WRITE_ACTIONS))
+    refused = kms_policies.refusal(account, role, uses, _KMS_SERVICE.get(rp["ResourceType"], "backup"))
     try:
-        job["Created"] = _restore(account, rp, dict(metadata or {}), copy_tags, job_id)
+        if refused:
+            job["Failed"] = refused
+        else:
+            job["Created"] = _restore(account, rp, dict(metadata or {}), copy_tags, job_id)
     except AdditionError:
         raise
     except Exception as error:  # moto refused the restore

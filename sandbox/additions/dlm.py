@@ -12,7 +12,7 @@ import re
 import threading
 import uuid
 
-from sandbox.additions import AdditionError, ControlError, addition, control, on_reset
+from sandbox.additions import AdditionError, ControlError, addition, control, kms_policies, on_reset
 
 _POLICIES: dict[tuple[str, str], dict[str, dict]] = {}
 _lock = threading.Lock()
@@ -525,6 +525,25 @@ def run_policy(query, payload):
             target_region = rule.get("TargetRegion") or rule.get("Target")
             dest = _ec2(account, target_region)
             for source_id, new_id, tags in made:
+                # DLM copies with the policy's role: it must be able to read the source key and write the copy's
+                if images:
+                    source_key = getattr(ec2.amis[new_id].ebs_snapshot, "kms_key_id", None)
+                else:  # moto leaves the key of an encrypted volume's snapshot empty; on AWS it is the volume's
+                    made_snapshot = ec2.snapshots[new_id]
+                    source_key = made_snapshot.kms_key_id or getattr(made_snapshot.volume, "kms_key_id", None)
+                copy_key = rule.get("CmkArn") if rule.get("Encrypted") else None
+                refused = kms_policies.refusal(
+                    account,
+                    policy.get("ExecutionRoleArn"),
+                    [
+                        (region, source_key, kms_policies.READ_ACTIONS),
+                        (target_region, copy_key, kms_policies.WRITE_ACTIONS),
+                    ],
+                    "ec2",
+                )
+                if refused:  # AWS: this copy fails (CloudWatch metric SnapshotsCopiedRegionFailed); the others go on
+                    out.setdefault("errors", []).append({"region": target_region, "source": new_id, "error": refused})
+                    continue
                 copy_tags = {**(tags if rule.get("CopyTags") else {}), **dlm_tags}
                 copy_tags.update({"cloudops:source-region": region, "cloudops:source-snapshot": new_id})
                 if images:
