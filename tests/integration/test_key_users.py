@@ -3,9 +3,10 @@
 The collection's key policies let no IAM policy decide: a role that backs up, copies or replicates data
 encrypted with a key must be named in that key's policy, or its jobs fail on AWS when they run. The backup,
 dlm_snapshots and s3_protection roles add their role to the keys it needs right after creating it
-(kms_keys tasks_from key_users.yml), and the kms_keys role keeps naming them (kms_keys_user_roles). The
-sandbox does not evaluate key policies, so these tests read the policies the playbooks wrote, and check
-that a refusal comes before any change.
+(kms_keys tasks_from key_users.yml), and the kms_keys role keeps naming them (kms_keys_user_roles). These
+tests read the policies the playbooks wrote and check that a refusal comes before any change; the sandbox
+also judges the key policies when AWS Backup and DLM copy with their roles, as AWS does, so the last test
+shows the copies failing without the roles in the keys and succeeding with them.
 """
 
 import json
@@ -218,3 +219,38 @@ def test_storage_names_the_replication_role_in_both_s3_keys(estate):
     again = run_playbook(estate, STORAGE)
     assert again.returncode == 0, again.stdout[-4000:]
     assert mutating(estate, "PutKeyPolicy") == []
+
+
+def test_aws_backup_and_dlm_copies_fail_on_keys_without_their_roles_and_run_once_they_are_named(estate):
+    estate.reset("as-assessed")
+    # the keys are made before the roles exist, so they cannot name them; the roles are then made without
+    # adding themselves to the keys
+    assert run_playbook(estate, BACKUPS, "--tags", "kms_keys").returncode == 0
+    off = {"backup_key_access": "off", "dlm_snapshots_key_access": "off"}
+    run = run_playbook(estate, BACKUPS, extra_vars=off)
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert BACKUP_ROLE not in users(estate, DR, "alias/medcircle-backup")
+    plan = next(
+        p
+        for p in estate.client("backup").list_backup_plans()["BackupPlansList"]
+        if p["BackupPlanName"] == "medcircle-backup-plan"
+    )["BackupPlanId"]
+    policy = estate.client("dlm").get_lifecycle_policies()["Policies"][0]["PolicyId"]
+
+    # what AWS does on the schedule: the backups are made, their copies into the DR region fail on the keys
+    ran = estate.call("POST", "backup/run-plan", {"plan_id": plan, "rules": ["daily"]})
+    assert ran["backup_jobs"] and {j["State"] for j in ran["backup_jobs"]} == {"COMPLETED"}
+    assert ran["copy_jobs"] and {j["State"] for j in ran["copy_jobs"]} == {"FAILED"}
+    assert all("medcircle-backup-role" in j["StatusMessage"] for j in ran["copy_jobs"])
+    assert all("is not authorized to perform: kms:" in j["StatusMessage"] for j in ran["copy_jobs"])
+    dlm = estate.call("POST", "dlm/run", {"policy_id": policy})
+    assert dlm["created"] and dlm["copies"] == []
+    assert len(dlm["errors"]) == len(dlm["created"]) and "medcircle-dlm-role" in dlm["errors"][0]["error"]
+
+    # the default (add): the roles are named in the keys they use, and the same jobs go through
+    run = run_playbook(estate, BACKUPS)
+    assert run.returncode == 0, run.stdout[-4000:]
+    ran = estate.call("POST", "backup/run-plan", {"plan_id": plan, "rules": ["daily"]})
+    assert ran["copy_jobs"] and {j["State"] for j in ran["copy_jobs"]} == {"COMPLETED"}
+    dlm = estate.call("POST", "dlm/run", {"policy_id": policy})
+    assert "errors" not in dlm and len(dlm["copies"]) == len(dlm["created"])
