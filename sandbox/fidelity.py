@@ -10,6 +10,18 @@ nothing here rewrites responses on the wire.
   makes; moto gives them the VPC's default group, which then looks in use (and fails the audit's 3.3).
 - ListBuckets: AWS names each bucket's region (``BucketRegion``); moto leaves it out, and clients
   (the risk audit among them) then ask GetBucketLocation once per bucket.
+- WAFv2 CreateWebACL, UpdateWebACL, CreateRuleGroup, UpdateRuleGroup: a rate-based statement sent without
+  ``EvaluationWindowSec`` is stored, and returned by GetWebACL/GetRuleGroup, with ``EvaluationWindowSec: 300``
+  ("Default: 300 (5 minutes)", API reference of RateBasedStatement); moto stored the statement as sent, so a
+  client that compares what it sent with what AWS returns looked idempotent here and not on AWS.
+- CreateDBInstanceReadReplica: moto makes the replica a shallow copy of its source, so it inherits everything
+  and shares the source's lists and managed master secret (deleting the replica, once promoted, deleted the
+  source's secret; a log type enabled on one showed on both). AWS (API reference of the operation): "RDS creates
+  read replicas with backups disabled"; MultiAZ, MonitoringInterval ("The default is 0"), DeletionProtection,
+  CopyTagsToSnapshot ("By default, tags aren't copied") and EnableIAMDatabaseAuthentication are the request's
+  or off; a cross-Region replica gets "the default DBParameterGroup for the specified DB engine" unless one is
+  named. The replica has the tags and CloudWatch Logs exports of the request (moto dropped the request's
+  EnableCloudwatchLogsExports) and no master secret of its own.
 """
 
 _APPLIED = False
@@ -68,6 +80,64 @@ def _list_buckets_names_regions() -> None:
     S3Response.all_buckets = all_buckets
 
 
+# CreateDBInstanceReadReplica settings (moto's parameter names) that AWS leaves off unless the request sets them.
+_REPLICA_OFF_UNLESS_GIVEN = {
+    "multi_az": False,
+    "deletion_protection": False,
+    "copy_tags_to_snapshot": False,
+    "enable_iam_database_authentication": False,
+}
+
+
+def _read_replicas_start_as_aws_makes_them() -> None:
+    from moto.rds.models import RDSBackend
+
+    original = RDSBackend.create_db_instance_read_replica
+
+    def create_db_instance_read_replica(self, db_kwargs):
+        source = self.find_db_from_id(db_kwargs["source_db_instance_identifier"])
+        replica = original(self, db_kwargs)
+        for name, default in _REPLICA_OFF_UNLESS_GIVEN.items():
+            if db_kwargs.get(name) is None:
+                setattr(replica, name, default)
+        if db_kwargs.get("monitoring_interval") is None:
+            replica.monitoring_interval = 0
+            replica.monitoring_role_arn = db_kwargs.get("monitoring_role_arn")
+        replica.backup_retention_period = 0
+        replica.tags = list(db_kwargs.get("tags") or [])
+        replica.enabled_cloudwatch_logs_exports = list(db_kwargs.get("enable_cloudwatch_logs_exports") or [])
+        replica.vpc_security_group_ids = list(replica.vpc_security_group_ids or [])
+        replica._associated_roles = []
+        if source.region != replica.region and not db_kwargs.get("db_parameter_group_name"):
+            replica.db_parameter_group_name = None  # moto answers the engine's default group of the replica's region
+        if "master_user_secret" in vars(replica):
+            del replica.master_user_secret
+        replica.manage_master_user_password = False
+        return replica
+
+    RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica
+
+
+# What AWS stores for a RateBasedStatement member the request left out (WAFv2 API reference).
+_RATE_BASED_DEFAULTS = {"EvaluationWindowSec": 300}
+
+
+def _rate_based_statements_keep_aws_defaults() -> None:
+    from moto.wafv2.models import FakeRule
+
+    original = FakeRule.__init__
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        # a rate-based statement is only ever a rule's own statement (WAF nests no rate-based statement)
+        rate = (self.statement or {}).get("RateBasedStatement")
+        if isinstance(rate, dict):
+            for name, value in _RATE_BASED_DEFAULTS.items():
+                rate.setdefault(name, value)
+
+    FakeRule.__init__ = __init__
+
+
 def apply() -> None:
     global _APPLIED
     if _APPLIED:
@@ -75,4 +145,6 @@ def apply() -> None:
     _volume_snapshot_id_is_never_missing()
     _endpoint_interfaces_carry_the_endpoint_groups()
     _list_buckets_names_regions()
+    _rate_based_statements_keep_aws_defaults()
+    _read_replicas_start_as_aws_makes_them()
     _APPLIED = True

@@ -16,14 +16,28 @@ description:
     copy's image id and launches that version, tagged C(cloudops:failover-of)), makes the DR site's
     Route 53 failover record PRIMARY (the primary site's record, with its health check, becomes SECONDARY),
     and verifies. It calls only the DR region and Route 53, so it works when the primary region does not answer.
-  - O(state=failback) needs the primary region back. It sets the stale primary database aside (renamed, kept),
-    replicates the DR database into the primary region under the original name, promotes it there, makes the
-    primary site's record PRIMARY again, returns the DR database to a read replica of the primary (the promoted
-    copy is renamed, the replica made under the original name, then the copy deleted after a final snapshot),
-    terminates the failover instances, and verifies.
+  - O(state=failback) needs the primary region back. It marks the promoted DR database with the failback's id,
+    sets the stale primary database aside (renamed, kept), replicates the DR database into the primary region
+    under the original name, promotes it there and gives it the stale primary's protection, makes the primary
+    site's record PRIMARY again, returns the DR database to a read replica of the primary (the promoted copy is
+    renamed, the replica made under the original name, then the copy deleted after a final snapshot), terminates
+    the failover instances, and verifies.
+  - A failback's id is C(pre-failback-<UTC start as YYYYMMDD-HHMMSS>), the value of the tag C(cloudops:failback) on
+    the DR database it fails back from, on the new primary and on what it sets aside. A set-aside database is also
+    tagged C(cloudops:set-aside-from) with the identifier it had, and renamed C(<identifier>-<id>) (shortened, with
+    a digest of the identifier, where that would pass the 63 characters of a DB identifier). A rerun finds them by
+    these tags on any day; a later failover and failback get an id of their own.
   - Each read replica a failback makes goes into the subnet group and security groups of the database it replaces,
-    with deletion protection, encrypted with O(rds_kms_key) of its own region when its source is encrypted.
-    A promoted database keeps the automated backups of the database it replaces, at least 35 days.
+    with deletion protection, encrypted with O(rds_kms_key) of its own region when its source is encrypted, and with
+    the protection of the database it replaces - its parameter group (MySQL, Oracle and Db2 take one at creation),
+    Multi-AZ (the new primary), enhanced monitoring, CloudWatch log exports, Performance Insights where the class
+    has it, IAM authentication, copy of tags to snapshots, automatic minor upgrades, no public access, its tags.
+    After the promotion, the step C(copy the stale primary's protection) reads the new primary and sets with
+    ModifyDBInstance and AddTagsToResource what still differs (also the parameter group of other engines, the
+    backup and maintenance windows), never weakening a setting; what cannot be copied (a master password managed
+    by Secrets Manager, Performance Insights on a class without it, a parameter group that waits for a reboot) is
+    named in the step's detail with the playbook to run, C(playbooks/remediate/rds.yml).
+  - A promoted database keeps the automated backups of the database it replaces, at least 35 days.
   - Every step reads the state first and acts only when needed, so a rerun after an interruption continues
     where the last run stopped, and a rerun after success changes nothing.
   - The Route 53 record needs two failover record sets with the set identifiers C(primary) and C(dr).
@@ -181,6 +195,12 @@ failover:
           detail: promoted medcircledb-dr
           start: 0.2
           end: 1.0
+        - system: medcircledb
+          step: copy the stale primary's protection
+          status: changed
+          detail: set on medcircledb what medcircledb-pre-failback-20310504-235930 has (Multi-AZ; tags Backup)
+          start: 41.3
+          end: 52.8
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule

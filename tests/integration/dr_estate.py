@@ -72,7 +72,7 @@ def replica(sandbox, db_id=DB_ID, replica_id=REPLICA_ID):
     if not dr.describe_db_parameter_groups()["DBParameterGroups"] or group["DBParameterGroupName"] not in [
         g["DBParameterGroupName"] for g in dr.describe_db_parameter_groups()["DBParameterGroups"]
     ]:
-        dr.create_db_parameter_group(  # the replica keeps its source's parameter group name
+        dr.create_db_parameter_group(  # the replica gets its source's parameter group name (as rds_protection does)
             DBParameterGroupName=group["DBParameterGroupName"], DBParameterGroupFamily="mysql8.0", Description="DR"
         )
     dr.create_db_instance_read_replica(
@@ -80,6 +80,7 @@ def replica(sandbox, db_id=DB_ID, replica_id=REPLICA_ID):
         SourceDBInstanceIdentifier=arn,
         DBInstanceClass="db.t3.micro",
         SourceRegion=PRIMARY,
+        DBParameterGroupName=group["DBParameterGroupName"],
         Tags=[{"Key": "cloudops:replica-of", "Value": arn}],
     )
     return replica_id

@@ -5,7 +5,11 @@ DR read replica encrypted with the DR region's key, deletion protection on both,
 subnet group and security group. The failback must make each new cross-region read replica with the RDS key of
 its own region, in the subnet group and security groups of the database it replaces, with deletion protection;
 set the promoted (protected) DR database aside before making the replica, and delete it only afterwards; keep at
-least 35 days of automated backups on a promoted database; and change nothing on a rerun.
+least 35 days of automated backups on a promoted database; give the new primary the protection of the stale one
+(the TLS parameter group, Multi-AZ, enhanced monitoring, log exports, IAM authentication, copy of tags to
+snapshots, deletion protection, its tags); and change nothing on a rerun. A failback interrupted after its
+set-aside steps continues when it is run again on a later UTC day (run in-process with the clock moved on), and a
+second failover and failback after the first end in the same state, with only the stale primaries kept.
 
 The sandbox does not refuse what AWS refuses here (an encrypted cross-region replica without a key of its region,
 a replica outside the replaced database's network), so the test reads what the new databases were made with.
@@ -14,6 +18,8 @@ a replica outside the replaced database's network), so the test reads what the n
 import datetime
 
 import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from ansible_collections.medcircle.cloudops.plugins.module_utils import dr_failover
 from playbook import run_playbook
 from sandbox_client import SandboxClient
 
@@ -38,13 +44,57 @@ SYSTEMS = [
 ]
 
 
-def _today():
-    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
+FAILBACK_TAG = "cloudops:failback"
+SET_ASIDE_TAG = "cloudops:set-aside-from"
+# what rds_protection gives the primary (the hardened seed has it), and a cross-region replica does not inherit
+PROTECTION = {
+    "MultiAZ": True,
+    "MonitoringInterval": 60,
+    "IAMDatabaseAuthenticationEnabled": True,
+    "CopyTagsToSnapshot": True,
+    "AutoMinorVersionUpgrade": True,
+    "DeletionProtection": True,
+    "PubliclyAccessible": False,
+}
 
 
 def db(sandbox, region, identifier):
     found = sandbox.client("rds", region).describe_db_instances()["DBInstances"]
     return next((d for d in found if d["DBInstanceIdentifier"] == identifier), None)
+
+
+def tags(database):
+    return {t["Key"]: t["Value"] for t in database.get("TagList") or []}
+
+
+def set_aside(sandbox, region, identifier):
+    """The databases set aside from ``identifier`` in ``region``, by the failback's tags, oldest failback first."""
+    found = sandbox.client("rds", region).describe_db_instances()["DBInstances"]
+    return sorted((d for d in found if tags(d).get(SET_ASIDE_TAG) == identifier), key=lambda d: tags(d)[FAILBACK_TAG])
+
+
+def protection(database):
+    """What of a database's protection the failback copies, as the test compares it."""
+    return {
+        **{key: database.get(key) for key in PROTECTION},
+        "parameter group": database["DBParameterGroups"][0]["DBParameterGroupName"],
+        "monitoring role": database.get("MonitoringRoleArn"),
+        "log exports": sorted(database.get("EnabledCloudwatchLogsExports") or []),
+        "tags": {k: v for k, v in tags(database).items() if k not in (FAILBACK_TAG, SET_ASIDE_TAG)},
+    }
+
+
+def in_process_clients(sandbox):
+    """The module's clients(service, region), made on the sandbox: the runbook run in this process."""
+    made = {}
+
+    def clients(service, region):
+        if (service, region) not in made:
+            retry = AWSRetry.jittered_backoff(retries=2, delay=0, max_delay=0)
+            made[(service, region)] = RetryingBotoClientWrapper(sandbox.client(service, region), retry)
+        return made[(service, region)]
+
+    return clients
 
 
 def network(database):
@@ -111,7 +161,7 @@ def test_failback_refuses_a_key_arn_before_any_change(estate, tmp_path):
     assert sandbox.requests(mutating=True) == []
 
 
-def test_failback_of_an_encrypted_protected_database(estate, tmp_path):
+def test_failback_of_an_encrypted_protected_database(estate, tmp_path, monkeypatch):
     sandbox = estate
     keys = {region: rds_key(sandbox, region) for region in (PRIMARY, DR)}
     before_primary = db(sandbox, PRIMARY, DB_ID)
@@ -131,19 +181,24 @@ def test_failback_of_an_encrypted_protected_database(estate, tmp_path):
     assert promoted["BackupRetentionPeriod"] >= 35
     assert promoted["DeletionProtection"]  # promotion keeps it: the failback must turn it off to delete
 
-    # 2. failback in check mode: says what it would do, with the destination region's key, and changes nothing
+    # 2. failback in check mode: says what it would do, with the destination region's key and the stale primary's
+    #    protection, and changes nothing
     sandbox.clear_requests()
     planned = run(sandbox, "playbooks/dr_failback.yml", tmp_path, check=True)
     assert planned.returncode == 0, planned.stdout[-3000:]
     assert sandbox.requests(mutating=True) == []
     plan = steps(planned)
+    assert plan["mark the failback"]["status"] == "changed"
     assert plan["replicate towards the primary"]["status"] == "changed"
-    assert keys[PRIMARY] in plan["replicate towards the primary"]["detail"]
+    replicate_plan = plan["replicate towards the primary"]["detail"]
+    assert keys[PRIMARY] in replicate_plan
+    assert "parameter group medcircle-mysql80" in replicate_plan and "Multi-AZ" in replicate_plan
     assert plan["set the promoted DR database aside"]["status"] == "changed"
     assert keys[DR] in plan["return the DR database to standby"]["detail"]
     assert plan["delete the set-aside DR database"]["detail"].startswith("would delete")
 
-    # 3. failback, interrupted: the DR replica cannot be made; the promoted DR database is kept (set aside)
+    # 3. failback, interrupted after its set-aside steps: the DR replica cannot be made; the promoted DR database
+    #    is kept (set aside), and the new primary exists with the stale primary's protection
     sandbox.clear_requests()
     sandbox.set_faults(
         [{"service": "rds", "operation": "CreateDBInstanceReadReplica", "region": DR, "error_rate": 1.0}]
@@ -154,56 +209,164 @@ def test_failback_of_an_encrypted_protected_database(estate, tmp_path):
         sandbox.clear_faults()
     assert cut.returncode != 0
     cut_steps = steps(cut)
+    assert cut_steps["mark the failback"]["status"] == "changed"
     assert cut_steps["promote in the primary region"]["status"] == "changed"
+    # made with the protection at creation: nothing left to copy, but the managed master password is reported
+    copied = cut_steps["copy the stale primary's protection"]
+    assert copied["status"] == "ok", copied
+    assert "Secrets Manager" in copied["detail"] and "playbooks/remediate/rds.yml" in copied["detail"]
     assert cut_steps["set the promoted DR database aside"]["status"] == "changed"
     assert cut_steps["return the DR database to standby"]["status"] == "failed"
     assert "delete the set-aside DR database" not in cut_steps
-    kept = db(sandbox, DR, REPLICA_ID + "-pre-failback-" + _today())
-    assert kept is not None and not kept["DeletionProtection"]
+    [kept] = set_aside(sandbox, DR, REPLICA_ID)
+    failback = tags(kept)[FAILBACK_TAG]
+    assert kept["DBInstanceIdentifier"] == f"{REPLICA_ID}-{failback}" and not kept["DeletionProtection"]
     assert db(sandbox, DR, REPLICA_ID) is None
+    [stale] = set_aside(sandbox, PRIMARY, DB_ID)
+    assert stale["DBInstanceIdentifier"] == f"{DB_ID}-{failback}" and tags(stale)[FAILBACK_TAG] == failback
+    assert tags(db(sandbox, PRIMARY, DB_ID))[FAILBACK_TAG] == failback  # the new primary of this failback
     # the set-aside (protection off) came before the create, and nothing was deleted
     calls = [r["operation"] for r in sandbox.requests(service="rds", region=DR, mutating=True)]
-    assert calls[0] == "ModifyDBInstance" and "DeleteDBInstance" not in calls, calls
+    assert "DeleteDBInstance" not in calls, calls
+    assert calls.index("ModifyDBInstance") < calls.index("CreateDBInstanceReadReplica"), calls
 
-    # 4. the rerun continues where it stopped
+    # the new primary loses some of its protection before the rerun (as a primary made by an earlier version of
+    # the runbook, which gave it none): the rerun gives it back, and --check says so first
+    rds_primary = sandbox.client("rds", PRIMARY)
+    rds_primary.modify_db_instance(
+        DBInstanceIdentifier=DB_ID,
+        MultiAZ=False,
+        MonitoringInterval=0,
+        CloudwatchLogsExportConfiguration={"DisableLogTypes": ["general"]},
+        EnableIAMDatabaseAuthentication=False,
+        ApplyImmediately=True,
+    )
+    rds_primary.remove_tags_from_resource(ResourceName=db(sandbox, PRIMARY, DB_ID)["DBInstanceArn"], TagKeys=["Backup"])
     sandbox.clear_requests()
-    back = run(sandbox, "playbooks/dr_failback.yml", tmp_path, dr_failover_confirm="yes")
-    assert back.returncode == 0, back.stdout[-3000:]
-    done = steps(back)
+    replan = run(sandbox, "playbooks/dr_failback.yml", tmp_path, check=True)
+    assert replan.returncode == 0, replan.stdout[-3000:]
+    assert sandbox.requests(mutating=True) == []
+    redo = steps(replan)["copy the stale primary's protection"]
+    assert redo["status"] == "changed" and redo["detail"].startswith("would set on medcircledb"), redo
+    assert all(word in redo["detail"] for word in ("Multi-AZ", "enhanced monitoring", "general", "tags Backup"))
+
+    # 4. the rerun, on a later UTC day (run in this process with the clock moved on by a day), continues where it
+    #    stopped: it finds what the first run set aside by the failback's tags, whatever the date
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+    monkeypatch.setattr(dr_failover, "_now", lambda: later)
+    sandbox.clear_requests()
+    back = dr_failover.failback(SYSTEMS, in_process_clients(sandbox), PRIMARY, DR, poll=1, attempts=20)
+    assert back["success"], back
+    done = {s["step"]: s for s in back["steps"]}
     assert all(s["status"] != "failed" for s in done.values()), done
-    for step in ("set the stale primary aside", "replicate towards the primary", "promote in the primary region"):
+    assert failback in done["mark the failback"]["detail"]
+    for step in (
+        "mark the failback",
+        "set the stale primary aside",
+        "replicate towards the primary",
+        "promote in the primary region",
+        "set the promoted DR database aside",
+    ):
         assert done[step]["status"] == "ok", done[step]
+    assert done["copy the stale primary's protection"]["status"] == "changed"
     assert done["return the DR database to standby"]["status"] == "changed"
     assert done["delete the set-aside DR database"]["status"] == "changed"
     assert [r["region"] for r in sandbox.requests(operation="CreateDBInstanceReadReplica")] == [DR]
     # the new replica was made before the set-aside copy was deleted
     calls = [r["operation"] for r in sandbox.requests(service="rds", region=DR, mutating=True)]
     assert calls.index("CreateDBInstanceReadReplica") < calls.index("DeleteDBInstance"), calls
-    assert sandbox.requests(service="rds", region=PRIMARY, mutating=True) == []
+    # in the primary region only the protection was given back: no rename, no new database
+    calls = [r["operation"] for r in sandbox.requests(service="rds", region=PRIMARY, mutating=True)]
+    assert sorted(calls) == ["AddTagsToResource", "ModifyDBInstance"], calls
+    names = [
+        d["DBInstanceIdentifier"]
+        for r in (PRIMARY, DR)
+        for d in sandbox.client("rds", r).describe_db_instances()["DBInstances"]
+    ]
+    assert not any(dr_failover.failback_id(later)[:21] in n for n in names), names  # nothing named after that day
 
     primary = db(sandbox, PRIMARY, DB_ID)
-    stale = db(sandbox, PRIMARY, DB_ID + "-pre-failback-" + _today())
-    assert stale is not None  # kept
+    [stale] = set_aside(sandbox, PRIMARY, DB_ID)  # kept
+    assert stale["DBInstanceIdentifier"] == f"{DB_ID}-{failback}"
     assert primary.get("ReadReplicaSourceDBInstanceIdentifier") is None
     assert primary["StorageEncrypted"] and primary["KmsKeyId"] == keys[PRIMARY]
     assert network(primary) == network(before_primary) == network(stale)
-    assert primary["DeletionProtection"]
     assert primary["BackupRetentionPeriod"] >= 35
+    # as hardened as the primary it replaces: TLS parameter group (2.14), Multi-AZ, monitoring, logs, tags...
+    assert protection(primary) == protection(stale) == protection(before_primary)
+    assert protection(primary)["parameter group"] == "medcircle-mysql80"
 
     replica = db(sandbox, DR, REPLICA_ID)
     assert replica["ReadReplicaSourceDBInstanceIdentifier"] == primary["DBInstanceArn"]
     assert replica["StorageEncrypted"] and replica["KmsKeyId"] == keys[DR]
     assert network(replica) == network(before_replica)
     assert replica["DeletionProtection"]
-    assert db(sandbox, DR, REPLICA_ID + "-pre-failback-" + _today()) is None  # the set-aside copy is gone
-    final = sandbox.client("rds", DR).describe_db_snapshots(
-        DBSnapshotIdentifier=REPLICA_ID + "-pre-failback-" + _today() + "-final"
-    )["DBSnapshots"]
-    assert len(final) == 1
+    assert replica["DBParameterGroups"][0]["DBParameterGroupName"] == "medcircle-mysql80"
+    assert replica["MonitoringInterval"] == 60
+    assert FAILBACK_TAG not in tags(replica) and SET_ASIDE_TAG not in tags(replica)
+    assert set_aside(sandbox, DR, REPLICA_ID) == []  # the set-aside copy is gone
+    final = sandbox.client("rds", DR).describe_db_snapshots(DBSnapshotIdentifier=f"{REPLICA_ID}-{failback}-final")
+    assert len(final["DBSnapshots"]) == 1
 
     # 5. a rerun changes nothing
     sandbox.clear_requests()
     again = run(sandbox, "playbooks/dr_failback.yml", tmp_path, dr_failover_confirm="yes")
     assert again.returncode == 0, again.stdout[-3000:]
     assert again.task("Run every step")["changed"] is False
+    assert all(s["status"] == "ok" for s in steps(again).values())
     assert sandbox.requests(service="rds", mutating=True) == []
+
+
+def test_a_second_failover_and_failback(estate, tmp_path):
+    """The cycle again, from the state the first left: the first failback's new primary is now the stale one."""
+    sandbox = estate
+    first = db(sandbox, PRIMARY, DB_ID)
+    assert FAILBACK_TAG in tags(first), "needs the first failback (test_failback_of_an_encrypted_protected_database)"
+    [first_stale] = set_aside(sandbox, PRIMARY, DB_ID)
+
+    over = run(sandbox, "playbooks/dr_failover.yml", tmp_path, dr_failover_confirm="yes")
+    assert over.returncode == 0, over.stdout[-3000:]
+    assert db(sandbox, DR, REPLICA_ID).get("ReadReplicaSourceDBInstanceIdentifier") is None
+
+    back = run(sandbox, "playbooks/dr_failback.yml", tmp_path, dr_failover_confirm="yes")
+    assert back.returncode == 0, back.stdout[-3000:]
+    done = steps(back)
+    for step in (
+        "mark the failback",
+        "set the stale primary aside",
+        "replicate towards the primary",
+        "promote in the primary region",
+        "set the promoted DR database aside",
+        "return the DR database to standby",
+        "delete the set-aside DR database",
+    ):
+        assert done[step]["status"] == "changed", done[step]
+
+    # the primary standalone, the DR database its replica
+    primary = db(sandbox, PRIMARY, DB_ID)
+    replica = db(sandbox, DR, REPLICA_ID)
+    assert primary.get("ReadReplicaSourceDBInstanceIdentifier") is None
+    assert replica["ReadReplicaSourceDBInstanceIdentifier"] == primary["DBInstanceArn"]
+    # kept: the stale primary of each failback (the first's new primary is the second's stale one), nothing else
+    stale = set_aside(sandbox, PRIMARY, DB_ID)
+    assert [d["DBInstanceIdentifier"] for d in stale[:1]] == [first_stale["DBInstanceIdentifier"]]
+    assert len(stale) == 2 and tags(stale[1])[FAILBACK_TAG] != tags(stale[0])[FAILBACK_TAG]
+    assert tags(primary)[FAILBACK_TAG] == tags(stale[1])[FAILBACK_TAG]
+    rds_names = {
+        r: sorted(d["DBInstanceIdentifier"] for d in sandbox.client("rds", r).describe_db_instances()["DBInstances"])
+        for r in (PRIMARY, DR)
+    }
+    assert rds_names == {
+        PRIMARY: sorted([DB_ID, *(d["DBInstanceIdentifier"] for d in stale)]),
+        DR: [REPLICA_ID],
+    }
+    snapshots = sandbox.client("rds", DR).describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+    assert sorted(s["DBSnapshotIdentifier"] for s in snapshots if s["DBSnapshotIdentifier"].endswith("-final")) == [
+        f"{REPLICA_ID}-{tags(d)[FAILBACK_TAG]}-final" for d in stale
+    ]
+    # still as hardened as the first primary
+    assert protection(primary) == protection(stale[1]) == protection(stale[0])
+
+    again = run(sandbox, "playbooks/dr_failback.yml", tmp_path, dr_failover_confirm="yes")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert all(s["status"] == "ok" for s in steps(again).values()), steps(again)

@@ -166,8 +166,15 @@ def test_failover_with_primary_down_then_failback(estate, tmp_path):
     assert records["primary"]["Failover"] == "PRIMARY" and records["dr"]["Failover"] == "SECONDARY"
     assert records["primary"]["ResourceRecords"][0]["Value"] == primary_value
     assert records["primary"].get("HealthCheckId")
-    stale = db(sandbox, dr_estate.PRIMARY, dr_estate.DB_ID + "-pre-failback-" + _today())
-    assert stale is not None  # kept
+    # kept, found by the failback's tags: the stale primary renamed after the failback's id
+    [stale] = [
+        d
+        for d in sandbox.client("rds", dr_estate.PRIMARY).describe_db_instances()["DBInstances"]
+        if _tags(d).get("cloudops:set-aside-from") == dr_estate.DB_ID
+    ]
+    failback = _tags(stale)["cloudops:failback"]
+    assert stale["DBInstanceIdentifier"] == f"{dr_estate.DB_ID}-{failback}"
+    assert _tags(primary)["cloudops:failback"] == failback
     # the new primary in the stale primary's network, protected, with the collection's backup retention
     assert primary["DBSubnetGroup"]["DBSubnetGroupName"] == stale["DBSubnetGroup"]["DBSubnetGroupName"]
     assert primary["VpcSecurityGroups"] == stale["VpcSecurityGroups"]
@@ -179,7 +186,5 @@ def test_failover_with_primary_down_then_failback(estate, tmp_path):
     assert again.task("Run every step")["changed"] is False
 
 
-def _today():
-    import datetime
-
-    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
+def _tags(database):
+    return {t["Key"]: t["Value"] for t in database.get("TagList") or []}

@@ -31,3 +31,75 @@ def test_a_bucket_can_be_created_again_after_a_reset(clean_sandbox):
     assert s3.list_buckets()["Buckets"] == []
     s3.create_bucket(Bucket="medcircle-reset-check")
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["medcircle-reset-check"]
+
+
+def test_a_cross_region_read_replica_starts_as_aws_makes_it(clean_sandbox):
+    """AWS (CreateDBInstanceReadReplica): backups disabled; Multi-AZ, monitoring, deletion protection, copy of
+    tags, IAM authentication off unless asked; the engine's default parameter group for a cross-Region replica
+    unless one is named; the request's tags and log exports; no master secret of its own (moto copied the source,
+    sharing its lists and secret: deleting the promoted replica deleted the source's secret)."""
+    primary, dr = clean_sandbox.client("rds", "us-east-1"), clean_sandbox.client("rds", "us-west-2")
+    for rds in (primary, dr):
+        rds.create_db_parameter_group(
+            DBParameterGroupName="tls-mysql80", DBParameterGroupFamily="mysql8.0", Description="TLS"
+        )
+    source = primary.create_db_instance(
+        DBInstanceIdentifier="fidelity-src",
+        Engine="mysql",
+        EngineVersion="8.0.35",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="admin",
+        ManageMasterUserPassword=True,
+        AllocatedStorage=20,
+        DBParameterGroupName="tls-mysql80",
+        MultiAZ=True,
+        MonitoringInterval=60,
+        MonitoringRoleArn="arn:aws:iam::123456789012:role/rds-monitoring",
+        EnableCloudwatchLogsExports=["error"],
+        EnableIAMDatabaseAuthentication=True,
+        DeletionProtection=True,
+        CopyTagsToSnapshot=True,
+        BackupRetentionPeriod=35,
+        Tags=[{"Key": "Owner", "Value": "medcircle"}],
+    )["DBInstance"]
+
+    dr.create_db_instance_read_replica(
+        DBInstanceIdentifier="fidelity-replica",
+        SourceDBInstanceIdentifier=source["DBInstanceArn"],
+        SourceRegion="us-east-1",
+    )
+    replica = dr.describe_db_instances(DBInstanceIdentifier="fidelity-replica")["DBInstances"][0]
+    assert replica["DBParameterGroups"][0]["DBParameterGroupName"] == "default.mysql8.0"
+    assert replica["BackupRetentionPeriod"] == 0
+    assert not replica["MultiAZ"] and replica["MonitoringInterval"] == 0 and "MonitoringRoleArn" not in replica
+    assert not replica["DeletionProtection"] and not replica["CopyTagsToSnapshot"]
+    assert not replica["IAMDatabaseAuthenticationEnabled"]
+    assert replica["TagList"] == [] and replica.get("EnabledCloudwatchLogsExports", []) == []
+    assert "MasterUserSecret" not in replica
+
+    given = dr.create_db_instance_read_replica(
+        DBInstanceIdentifier="fidelity-replica-2",
+        SourceDBInstanceIdentifier=source["DBInstanceArn"],
+        SourceRegion="us-east-1",
+        DBParameterGroupName="tls-mysql80",
+        MultiAZ=True,
+        EnableCloudwatchLogsExports=["general"],
+        Tags=[{"Key": "Role", "Value": "dr-replica"}],
+    )["DBInstance"]
+    assert given["DBParameterGroups"][0]["DBParameterGroupName"] == "tls-mysql80" and given["MultiAZ"]
+    assert given["EnabledCloudwatchLogsExports"] == ["general"]
+    assert given["TagList"] == [{"Key": "Role", "Value": "dr-replica"}]
+    # the replica's settings are its own: a log type enabled on it does not show on the source
+    dr.modify_db_instance(
+        DBInstanceIdentifier="fidelity-replica-2",
+        CloudwatchLogsExportConfiguration={"EnableLogTypes": ["slowquery"]},
+        ApplyImmediately=True,
+    )
+    assert primary.describe_db_instances(DBInstanceIdentifier="fidelity-src")["DBInstances"][0][
+        "EnabledCloudwatchLogsExports"
+    ] == ["error"]
+    # deleting the promoted replica leaves the source's managed master secret alone
+    dr.promote_read_replica(DBInstanceIdentifier="fidelity-replica")
+    dr.delete_db_instance(DBInstanceIdentifier="fidelity-replica", SkipFinalSnapshot=True)
+    secret = primary.describe_db_instances(DBInstanceIdentifier="fidelity-src")["DBInstances"][0]["MasterUserSecret"]
+    clean_sandbox.client("secretsmanager", "us-east-1").describe_secret(SecretId=secret["SecretArn"])
