@@ -73,9 +73,7 @@ def test_site_is_provisioned_once_and_the_plan_has_every_element(sandbox, tmp_pa
     # subnets' route table only: the drill subnets stay isolated
     tables = {
         {t["Key"]: t["Value"] for t in table.get("Tags", [])}["Name"]: table
-        for table in ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])[
-            "RouteTables"
-        ]
+        for table in ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])["RouteTables"]
         if any(t["Key"] == "Name" for t in table.get("Tags", []))
     }
     gateways = [e for e in all_endpoints if e["VpcEndpointType"] == "Gateway"]
