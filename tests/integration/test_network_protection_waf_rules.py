@@ -3,9 +3,11 @@
 Against the sandbox, in order: check mode on an account without the web ACL sends no mutating call and shows
 the plan; the first run creates it and records the role's rules in tags; rules added by hand afterwards (boto3
 UpdateWebACL, as the security team would in an incident) survive the next run byte for byte and are named in
-its output, while a managed rule group removed from network_protection_waf_managed_rule_groups is removed; a
-second run changes nothing; a hand-added rule on a priority the role needs stops the run before any change,
-naming the rule, the priority and what to do.
+its output (byte-match search strings nested in a rate rule's scope-down statement, in a NOT inside an AND, a
+regex match, a rule whose statement is a NOT statement), while a managed rule group removed from
+network_protection_waf_managed_rule_groups is removed; a second run changes nothing; a real change of a rule of the
+role (the rate limit) is shown by --check and made, and the run after it changes nothing; a hand-added rule on a
+priority the role needs stops the run before any change, naming the rule, the priority and what to do.
 """
 
 import json
@@ -27,13 +29,13 @@ VARS = {"network_protection_regions": [P], "network_protection_primary_region": 
 OWNER_TAG = "medcircle:waf-rule:"
 
 
-def run(sandbox, groups=GROUPS, check=False):
+def run(sandbox, groups=GROUPS, check=False, **extra):
     return run_playbook(
         sandbox,
         PLAY,
         "--tags",
         "waf",
-        extra_vars=dict(VARS, network_protection_waf_managed_rule_groups=groups),
+        extra_vars=dict(VARS, network_protection_waf_managed_rule_groups=groups, **extra),
         check=check,
     )
 
@@ -69,6 +71,27 @@ def plan_output(result):
 
 def vis(name):
     return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": False, "MetricName": name}
+
+
+FOREIGN = (
+    "incident-ip-block",
+    "count-bad-bots",
+    "login-rate",
+    "admin-except-health",
+    "allow-us-only",
+    "AWSManagedRulesLinuxRuleSet",
+)
+
+
+def byte_match(search):
+    return {
+        "ByteMatchStatement": {
+            "SearchString": search,
+            "FieldToMatch": {"UriPath": {}},
+            "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}],
+            "PositionalConstraint": "STARTS_WITH",
+        }
+    }
 
 
 def hand_add(sandbox, *rules):
@@ -152,6 +175,53 @@ def foreign(waf_sandbox, ip_set):
             },
             "VisibilityConfig": vis("count-bad-bots"),
         },
+        # search strings nested in other statements, and a rule whose statement is a NOT statement: what made
+        # community.aws.wafv2_web_acl see a change on every run (bytes from AWS against text) or fail
+        {
+            "Name": "login-rate",
+            "Priority": 3,
+            "Action": {"Block": {}},
+            "Statement": {
+                "RateBasedStatement": {
+                    "Limit": 100,
+                    "AggregateKeyType": "IP",
+                    "ScopeDownStatement": {
+                        "OrStatement": {
+                            "Statements": [byte_match(b"/login"), byte_match(b"/signin")],
+                        }
+                    },
+                }
+            },
+            "VisibilityConfig": vis("login-rate"),
+        },
+        {
+            "Name": "admin-except-health",
+            "Priority": 4,
+            "Action": {"Block": {}},
+            "Statement": {
+                "AndStatement": {
+                    "Statements": [
+                        byte_match(b"/admin"),
+                        {"NotStatement": {"Statement": byte_match(b"/admin/health")}},
+                        {
+                            "RegexMatchStatement": {
+                                "RegexString": "^/admin/(users|keys)/",
+                                "FieldToMatch": {"UriPath": {}},
+                                "TextTransformations": [{"Priority": 0, "Type": "URL_DECODE"}],
+                            }
+                        },
+                    ]
+                }
+            },
+            "VisibilityConfig": vis("admin-except-health"),
+        },
+        {
+            "Name": "allow-us-only",
+            "Priority": 6,
+            "Action": {"Count": {}},
+            "Statement": {"NotStatement": {"Statement": {"GeoMatchStatement": {"CountryCodes": ["US"]}}}},
+            "VisibilityConfig": vis("allow-us-only"),
+        },
         {
             # a managed rule group added in the console (whose default rule name is the group's name)
             "Name": "AWSManagedRulesLinuxRuleSet",
@@ -162,7 +232,7 @@ def foreign(waf_sandbox, ip_set):
         },
     )
     rules = rules_by_name(waf_sandbox)
-    return {name: rules[name] for name in ("incident-ip-block", "count-bad-bots", "AWSManagedRulesLinuxRuleSet")}
+    return {name: rules[name] for name in FOREIGN}
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +274,8 @@ def test_first_run_creates_the_web_acl_and_records_its_rules(waf_sandbox, create
         OWNER_TAG + name for name in [*GROUPS, "medcircle-rate-limit"]
     )
     assert tags["ManagedBy"] == "medcircle.cloudops"
+    rate = {rule["Name"]: rule for rule in rules}["medcircle-rate-limit"]["Statement"]["RateBasedStatement"]
+    assert rate == {"Limit": 2000, "EvaluationWindowSec": 300, "AggregateKeyType": "IP"}
 
 
 def test_check_mode_with_hand_added_rules_changes_nothing_and_shows_the_plan(waf_sandbox, foreign, planned_removal):
@@ -254,6 +326,28 @@ def test_second_run_changes_nothing(waf_sandbox, foreign, again):
     after = rules_by_name(waf_sandbox)
     for name, rule in foreign.items():
         assert after[name] == rule, name
+
+
+def test_a_real_change_of_a_role_rule_still_changes_and_keeps_the_hand_added_rules(waf_sandbox, foreign, again):
+    waf_sandbox.clear_requests()
+    planned = ok(run(waf_sandbox, groups=FEWER, check=True, network_protection_waf_rate_limit=1500))
+    assert waf_sandbox.requests(mutating=True) == []
+    assert any("In each region, create the web ACL" in name for name in changed_tasks(planned))
+    assert "Updated: medcircle-rate-limit." in plan_output(planned)
+
+    changed = ok(run(waf_sandbox, groups=FEWER, network_protection_waf_rate_limit=1500))
+    acl = changed.task("In each region, create the web ACL")["results"][0]
+    assert acl["changed"] is True and acl["rules"]["updated"] == ["medcircle-rate-limit"]
+    assert sorted(acl["rules"]["kept"]) == sorted(foreign)
+    after = rules_by_name(waf_sandbox)
+    assert after["medcircle-rate-limit"]["Statement"]["RateBasedStatement"]["Limit"] == 1500
+    for name, rule in foreign.items():
+        assert after[name] == rule, name
+
+    waf_sandbox.clear_requests()
+    same = ok(run(waf_sandbox, groups=FEWER, network_protection_waf_rate_limit=1500))
+    assert changed_tasks(same) == []
+    assert waf_sandbox.requests(mutating=True) == []
 
 
 def test_a_hand_added_rule_on_a_priority_of_the_role_stops_the_run_before_any_change(waf_sandbox, again):
