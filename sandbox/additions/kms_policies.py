@@ -2,8 +2,8 @@
 
 moto stores key policies but never reads them, so the sandbox let every role use every key: a backup copy, a
 restore or a DLM snapshot copy succeeded here where AWS fails it because the key's policy does not name the
-role. AWS Backup's and DLM's jobs (sandbox/additions/backup_jobs.py, sandbox/additions/dlm.py) ask this module
-before they use a key on a role's behalf, and fail as AWS does when the answer is no.
+role. AWS Backup's and DLM's jobs and S3 replication (sandbox/additions/backup_jobs.py, dlm.py, s3_replication.py)
+ask this module before they use a key on a role's behalf, and fail as AWS does when the answer is no.
 
 The rules are AWS's rules for key policies, for one principal and one action at a time:
 

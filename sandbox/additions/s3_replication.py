@@ -15,7 +15,8 @@ object. Here:
   with the rule's replica KMS key (SSE-KMS objects are replicated only when the rule selects them,
   as in AWS), storage class from the rule. HeadObject/GetObject then answer ReplicationStatus
   COMPLETED on the source version and REPLICA on the copy; FAILED when the destination is gone or
-  no longer versioned. Replicas are not replicated again.
+  no longer versioned, or when a key policy does not let the configuration's role decrypt an SSE-KMS
+  object or encrypt its replica (sandbox/additions/kms_policies.py). Replicas are not replicated again.
 - DeleteObject without a version id on a source whose rule has DeleteMarkerReplication Enabled
   adds a delete marker to the destination too.
 
@@ -24,7 +25,7 @@ The state lives on moto's bucket and key objects, so a sandbox reset forgets it 
 
 import threading
 
-from sandbox.additions import AdditionError, addition
+from sandbox.additions import AdditionError, addition, kms_policies
 
 _ATTR = "sandbox_replication"
 _local = threading.local()
@@ -224,6 +225,23 @@ def _replicate(backend, bucket_name: str, key_name: str, version_id: str, rule: 
     replica_key_id = (dest.get("EncryptionConfiguration") or {}).get("ReplicaKmsKeyID")
     if key.encryption in ("aws:kms", "aws:kms:dsse"):
         encryption, kms_key_id = key.encryption, replica_key_id
+        # S3 replicates with the configuration's role: it must decrypt with the object's key and encrypt with
+        # the replica key, which only the key policies can allow (sandbox/additions/kms_policies.py)
+        role = (getattr(bucket, _ATTR, None) or {}).get("Role")
+        arn = str(replica_key_id)
+        dest_region = arn.split(":")[3] if arn.startswith("arn:") else dest_bucket.region_name
+        refused = kms_policies.refusal(
+            backend.account_id,
+            role,
+            [
+                (bucket.region_name, key.kms_key_id, ("kms:Decrypt",)),
+                (dest_region, replica_key_id, ("kms:Encrypt", "kms:GenerateDataKey")),
+            ],
+            "s3",
+        )
+        if refused:
+            key.sandbox_replication_status = "FAILED"
+            return
     else:
         encryption, kms_key_id = key.encryption, None
     _local.replicating = True

@@ -240,3 +240,40 @@ def test_dlm_copies_fail_until_the_key_policies_name_the_dlm_role(restricted):
     assert "errors" not in sb.call("POST", "dlm/run", {"policy_id": policy})
     sb.reset("empty")
     assert sb.call("GET", "kms/enforce") == {"enabled": True}
+
+
+def test_sse_kms_objects_replicate_only_when_the_keys_name_the_replication_role(clean_sandbox):
+    sb = clean_sandbox
+    role = _role(sb, "replication-role", "s3.amazonaws.com")
+    keys = {
+        r: sb.client("kms", region=r).create_key(Policy=_policy(_admin()))["KeyMetadata"]["Arn"]
+        for r in ("us-east-1", DR)
+    }
+    s3, west = sb.client("s3"), sb.client("s3", region=DR)
+    s3.create_bucket(Bucket="records")
+    west.create_bucket(Bucket="records-dr", CreateBucketConfiguration={"LocationConstraint": DR})
+    for client, name in ((s3, "records"), (west, "records-dr")):
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    rule = {
+        "ID": "to-dr",
+        "Priority": 1,
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "DeleteMarkerReplication": {"Status": "Disabled"},
+        "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+        "Destination": {"Bucket": "arn:aws:s3:::records-dr", "EncryptionConfiguration": {"ReplicaKmsKeyID": keys[DR]}},
+    }
+    s3.put_bucket_replication(Bucket="records", ReplicationConfiguration={"Role": role, "Rules": [rule]})
+
+    def put(name):
+        s3.put_object(
+            Bucket="records", Key=name, Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=keys["us-east-1"]
+        )
+        return s3.head_object(Bucket="records", Key=name)["ReplicationStatus"]
+
+    assert put("one.json") == "FAILED"
+    _name_role(sb, "us-east-1", keys["us-east-1"], role)
+    assert put("two.json") == "FAILED"  # the replica key does not name it yet
+    _name_role(sb, DR, keys[DR], role)
+    assert put("three.json") == "COMPLETED"
+    assert [o["Key"] for o in west.list_objects_v2(Bucket="records-dr")["Contents"]] == ["three.json"]
