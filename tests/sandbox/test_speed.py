@@ -244,6 +244,40 @@ def test_an_instance_is_found_as_moto_finds_it():
         assert attr["InstanceId"] == ids[3]
 
 
+def _build_estate(name="web", bucket_tag="phi"):
+    """Instances, a security group with an IPv6 rule, a volume, a database, IAM, a tagged versioned bucket."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.run_instances(
+        ImageId=image,
+        MinCount=2,
+        MaxCount=2,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}],
+        MetadataOptions={"HttpTokens": "required"},
+    )
+    group = ec2.create_security_group(GroupName="g", Description="d")["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}],
+    )
+    ec2.create_volume(AvailabilityZone="us-east-1a", Size=8, Encrypted=True)
+    boto3.client("rds", region_name="us-east-1").create_db_instance(
+        DBInstanceIdentifier="db1",
+        Engine="postgres",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="admin1",
+        MasterUserPassword="not-a-secret-1",
+        AllocatedStorage=20,
+    )
+    iam = boto3.client("iam", region_name="us-east-1")
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
+    iam.create_user(UserName="u")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="speed-bucket")
+    s3.put_bucket_tagging(Bucket="speed-bucket", Tagging={"TagSet": [{"Key": "data", "Value": bucket_tag}]})
+    s3.put_bucket_versioning(Bucket="speed-bucket", VersioningConfiguration={"Status": "Enabled"})
+
+
 def _estate_answers():
     """Answers of several protocols (EC2, query, rest-xml), each with nested structures and lists."""
     ec2 = boto3.client("ec2", region_name="us-east-1")
@@ -272,37 +306,7 @@ def test_answers_are_serialised_as_moto_serialises_them(monkeypatch):
     from moto.core import serialize
 
     with mock_aws():
-        ec2 = boto3.client("ec2", region_name="us-east-1")
-        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-        ec2.run_instances(
-            ImageId=image,
-            MinCount=2,
-            MaxCount=2,
-            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "web"}]}],
-            MetadataOptions={"HttpTokens": "required"},
-        )
-        group = ec2.create_security_group(GroupName="g", Description="d")["GroupId"]
-        ec2.authorize_security_group_ingress(
-            GroupId=group,
-            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}],
-        )
-        ec2.create_volume(AvailabilityZone="us-east-1a", Size=8, Encrypted=True)
-        boto3.client("rds", region_name="us-east-1").create_db_instance(
-            DBInstanceIdentifier="db1",
-            Engine="postgres",
-            DBInstanceClass="db.t3.micro",
-            MasterUsername="admin1",
-            MasterUserPassword="not-a-secret-1",
-            AllocatedStorage=20,
-        )
-        iam = boto3.client("iam", region_name="us-east-1")
-        iam.create_role(RoleName="r", AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
-        iam.create_user(UserName="u")
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="speed-bucket")
-        s3.put_bucket_tagging(Bucket="speed-bucket", Tagging={"TagSet": [{"Key": "data", "Value": "phi"}]})
-        s3.put_bucket_versioning(Bucket="speed-bucket", VersioningConfiguration={"Status": "Enabled"})
-
+        _build_estate()
         fast = _estate_answers()
         fast_again = _estate_answers()  # from the names kept on the shapes
         for cls in (serialize.AttributePicker, serialize.XFormedAttributePicker):
@@ -457,30 +461,9 @@ def test_moto_answers_are_the_documents_xmltodict_writes(monkeypatch):
     both.original = direct.original
     monkeypatch.setattr(xmltodict, "unparse", both)
     with mock_aws():
-        ec2 = boto3.client("ec2", region_name="us-east-1")
-        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-        ec2.run_instances(
-            ImageId=image,
-            MinCount=2,
-            MaxCount=2,
-            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "a <b> & 'c'"}]}],
-        )
-        ec2.create_volume(AvailabilityZone="us-east-1a", Size=8, Encrypted=True)
-        boto3.client("rds", region_name="us-east-1").create_db_instance(
-            DBInstanceIdentifier="db1",
-            Engine="postgres",
-            DBInstanceClass="db.t3.micro",
-            MasterUsername="admin1",
-            MasterUserPassword="not-a-secret-1",
-            AllocatedStorage=20,
-        )
-        iam = boto3.client("iam", region_name="us-east-1")
-        iam.create_role(RoleName="r", AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="speed-bucket")
-        s3.put_bucket_tagging(Bucket="speed-bucket", Tagging={"TagSet": [{"Key": "k", "Value": "v&w"}]})
-        s3.put_bucket_versioning(Bucket="speed-bucket", VersioningConfiguration={"Status": "Enabled"})
+        _build_estate(name="a <b> & 'c'", bucket_tag="v&w")
         _estate_answers()
+        ec2, iam, s3 = (boto3.client(name, region_name="us-east-1") for name in ("ec2", "iam", "s3"))
         for call in (
             lambda: s3.get_bucket_policy(Bucket="speed-bucket"),
             lambda: ec2.describe_instances(InstanceIds=["i-0000000000000000f"]),
