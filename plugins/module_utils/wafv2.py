@@ -8,21 +8,16 @@
 Functions take a boto3 ``wafv2`` client (wrapped by AnsibleAWSModule.client with a retry decorator) and
 never the module, so the logic is tested with botocore's Stubber.
 
-Why the collection has its own module: community.aws.wafv2_web_acl (10.0.0) compares the rules it is given
-with the rules GetWebACL returns as plain dicts, and they differ although nothing changed:
+What AWS returns differs from what a caller gives although nothing changed:
 
 - ``ByteMatchStatement.SearchString`` is a blob in the WAFv2 API: on the wire it is base64, and boto3 returns
-  the bytes. A playbook can only give text (module arguments travel as JSON). community.aws turns the returned
-  bytes into text only for a byte match that is the rule's statement or one element of its AND/OR statement;
-  a byte match anywhere else (a rate-based rule's scope-down statement, inside a NOT, an AND inside an OR) stays
-  bytes, never equals the text, and the rule is reported as changed on every run. A rule whose statement is a
-  NOT statement makes it fail (it reads ``Statements`` of a NOT, which has one ``Statement``).
+  the bytes, wherever the byte match sits (a rule's statement, an AND/OR, a NOT, a rate-based rule's scope-down
+  statement). A playbook can only give text (module arguments travel as JSON).
 - AWS fills in defaults on the rules it stores: a rate-based statement comes back with
   ``EvaluationWindowSec: 300`` ("Default: 300 (5 minutes)", API reference of RateBasedStatement) when the request
-  had none, so a rate rule written without it differs from what AWS returns.
-- UpdateWebACL replaces the whole web ACL; community.aws sends only the default action, description, rules,
-  visibility and custom response bodies, so CAPTCHA and challenge settings, token domains, the body size limits
-  (AssociationConfig) and the data protection settings someone set are reset by any change.
+  had none.
+- UpdateWebACL replaces the whole web ACL: CAPTCHA and challenge settings, token domains, the body size limits
+  (AssociationConfig) and the data protection settings must be sent back or they are reset.
 
 Here a rule is compared as AWS stores it (normalize_rule): each field is checked against botocore's WAFv2 model
 (shape ``Rule``), a blob is compared as bytes (text as its UTF-8 bytes), numbers and booleans as the model's

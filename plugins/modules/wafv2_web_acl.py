@@ -24,9 +24,6 @@ description:
     kept rule fails before any change.
   - The web ACL's other settings (CAPTCHA and challenge settings, token domains, custom response bodies, body
     size limits, data protection) are sent back unchanged with every update.
-  - M(community.aws.wafv2_web_acl) reports a change on every run for rules with a byte match statement nested in
-    another statement, fails on a rule whose statement is a NOT statement, and resets the settings above on any
-    change; this module does none of that.
 author:
   - MedCircle Cloud Operations (@medcircle)
 options:
