@@ -95,7 +95,17 @@ def _read_replicas_start_as_aws_makes_them() -> None:
     original = RDSBackend.create_db_instance_read_replica
 
     def create_db_instance_read_replica(self, db_kwargs):
+        from moto.rds.exceptions import InvalidParameterValue
+
         source = self.find_db_from_id(db_kwargs["source_db_instance_identifier"])
+        # AWS makes no read replica of a database whose master password Secrets Manager manages (every engine
+        # but SQL Server; RDS User Guide, "Limitations for Secrets Manager integration with Amazon RDS")
+        managed = getattr(source, "manage_master_user_password", False) or "master_user_secret" in vars(source)
+        if managed and not str(source.engine).startswith("sqlserver"):
+            raise InvalidParameterValue(
+                f"Creating read replicas for source instance with engine {source.engine} where "
+                "ManageMasterUserPassword is enabled is not supported."
+            )
         replica = original(self, db_kwargs)
         for name, default in _REPLICA_OFF_UNLESS_GIVEN.items():
             if db_kwargs.get(name) is None:

@@ -735,8 +735,7 @@ def _database(aws: Aws, summary: Summary, networks: dict, keys: dict, roles: dic
         AllocatedStorage=20,
         StorageType="gp3",
         MasterUsername="medcircle_admin",
-        ManageMasterUserPassword=True,
-        MasterUserSecretKmsKeyId=keys[PRIMARY_REGION]["rds"],
+        MasterUserPassword="seed-only-" + DB_ID,  # handed to Secrets Manager once the DR replica exists (below)
         KmsKeyId=keys[PRIMARY_REGION]["rds"],
         DBSubnetGroupName=DB_SUBNET_GROUP,
         DBParameterGroupName=DB_PARAMETER_GROUP,
@@ -773,6 +772,14 @@ def _database(aws: Aws, summary: Summary, networks: dict, keys: dict, roles: dic
         ApplyImmediately=True,
     )
     summary.add("db_instances", f"{DR_REGION}/{REPLICA_ID}", replica["DBInstanceArn"])
+    # AWS makes no read replica of a database whose master password Secrets Manager manages: the replica first,
+    # then the password, as role rds_protection does it
+    primary.modify_db_instance(
+        DBInstanceIdentifier=DB_ID,
+        ManageMasterUserPassword=True,
+        MasterUserSecretKmsKeyId=keys[PRIMARY_REGION]["rds"],
+        ApplyImmediately=True,
+    )
     replication = optional(
         summary,
         f"{DR_REGION}: RDS automated backups replication of {DB_ID}",

@@ -181,3 +181,21 @@ def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds
         assert after[fid]["status"] == "pass", after[fid]
     status, observed = db_exposure(after["4.2"])[DB]
     assert status == "pass" and observed.startswith("PubliclyAccessible: false;"), observed
+
+
+def test_a_managed_password_without_its_replica_stops_before_any_change(sandbox_rds):
+    """Continues from the remediation: the password is managed and the DR replica exists. Without the replica
+    (deleted since), AWS could not make a new one: the run says so and what to do, before any change."""
+    dr = sandbox_rds.client("rds", DR)
+    dr.promote_read_replica(DBInstanceIdentifier=f"{DB}-dr")  # the sandbox deletes only standalone databases
+    dr.modify_db_instance(DBInstanceIdentifier=f"{DB}-dr", DeletionProtection=False, ApplyImmediately=True)
+    dr.delete_db_instance(DBInstanceIdentifier=f"{DB}-dr", SkipFinalSnapshot=True)
+    sandbox_rds.clear_requests()
+    run = run_playbook(sandbox_rds, PLAYBOOK, "--tags", "rds_protection")
+    assert run.returncode != 0
+    message = run.task(
+        f"2.3 | AUDIT | Stop when AWS cannot make the DR replica of a database with a managed password: {DB}"
+    )["msg"]
+    assert "AWS makes no read replica of a database whose password Secrets Manager manages" in message
+    assert "rds_protection_replica_enabled: false" in message and "Nothing was changed." in message
+    assert sandbox_rds.requests(mutating=True) == []

@@ -1,5 +1,8 @@
 """moto answers that the sandbox corrects so that real clients work (sandbox/fidelity.py, sandbox/amis.py)."""
 
+import pytest
+from botocore.exceptions import ClientError
+
 
 def test_volumes_always_carry_a_snapshot_id(clean_sandbox):
     ec2 = clean_sandbox.client("ec2")
@@ -49,7 +52,7 @@ def test_a_cross_region_read_replica_starts_as_aws_makes_it(clean_sandbox):
         EngineVersion="8.0.35",
         DBInstanceClass="db.t3.micro",
         MasterUsername="admin",
-        ManageMasterUserPassword=True,
+        MasterUserPassword="fidelity-only-1",
         AllocatedStorage=20,
         DBParameterGroupName="tls-mysql80",
         MultiAZ=True,
@@ -98,6 +101,17 @@ def test_a_cross_region_read_replica_starts_as_aws_makes_it(clean_sandbox):
     assert primary.describe_db_instances(DBInstanceIdentifier="fidelity-src")["DBInstances"][0][
         "EnabledCloudwatchLogsExports"
     ] == ["error"]
+    # the source's password handed to Secrets Manager once its replicas exist (AWS allows that); a new replica
+    # of it is then refused, as AWS refuses it for every engine but SQL Server
+    primary.modify_db_instance(
+        DBInstanceIdentifier="fidelity-src", ManageMasterUserPassword=True, ApplyImmediately=True
+    )
+    with pytest.raises(ClientError, match="where ManageMasterUserPassword is enabled is not supported"):
+        dr.create_db_instance_read_replica(
+            DBInstanceIdentifier="fidelity-replica-3",
+            SourceDBInstanceIdentifier=source["DBInstanceArn"],
+            SourceRegion="us-east-1",
+        )
     # deleting the promoted replica leaves the source's managed master secret alone
     dr.promote_read_replica(DBInstanceIdentifier="fidelity-replica")
     dr.delete_db_instance(DBInstanceIdentifier="fidelity-replica", SkipFinalSnapshot=True)
