@@ -21,7 +21,10 @@ tests/sandbox/test_speed.py compares each with moto's own code.
   object might hold the field (six alias rules, each a new object, then botocore's name conversion),
   half of the sandbox's CPU on a large describe. The names depend only on the field's shape, the
   structure it sits in, the object's class and the field's name: they are worked out once for each
-  of those and kept on the shape; the value itself is still read from the object every time.
+  of those and kept on the shape; the value itself is still read from the object every time. With
+  the names kept, a field is read with them directly (moto builds a context object per field only to
+  pass it to the name rules), and the transformation moto applies to a field (the first of the
+  service's paths that ends the field's path; EC2 has twenty) is looked up once per path.
 - XML names: before it writes each element of an XML answer, xmltodict checks the element's name
   character by character; the names are the model's few hundred field names. A name that passed is
   remembered; a name that fails is checked (and refused) every time.
@@ -149,36 +152,48 @@ _KNOWN_ALIAS_PROVIDERS = (
 _KEYS_ATTR = "_sandbox_possible_keys"
 
 
+_WITHOUT_SHAPE: dict = {}
+
+
+def _keys_cache(shape):
+    """Where the names worked out for a field of ``shape`` are kept, and the structure they hold under."""
+    if shape is None:
+        return _WITHOUT_SHAPE, None
+    cache = shape.__dict__.get(_KEYS_ATTR)
+    if cache is None:
+        cache = shape.__dict__.setdefault(_KEYS_ATTR, {})
+    return cache, shape.__dict__.get("parent")
+
+
+def _keys_apply(picker, picker_class, providers, obj) -> bool:
+    """Whether the names moto works out for ``obj`` depend only on what the cache is keyed by."""
+    return (
+        type(picker) is picker_class
+        and (picker.alias_providers is providers[0] or tuple(picker.alias_providers) == providers[1])
+        and not isinstance(obj, type)
+        and "Meta" not in getattr(obj, "__dict__", ())  # aliases of this object alone
+    )
+
+
 def _attribute_keys_once_per_shape() -> None:
     from moto.core import serialize
 
-    providers = tuple(serialize.DEFAULT_ALIAS_PROVIDERS)
-    if tuple(p.__name__ for p in providers) != _KNOWN_ALIAS_PROVIDERS:
+    # moto's own list (the pickers' default, the same object) and what it holds
+    providers = (serialize.DEFAULT_ALIAS_PROVIDERS, tuple(serialize.DEFAULT_ALIAS_PROVIDERS))
+    if tuple(p.__name__ for p in providers[1]) != _KNOWN_ALIAS_PROVIDERS:
         return  # rules this module has not read: leave moto's lookup as it is
-    without_shape = {}
 
     for cls in (serialize.AttributePicker, serialize.XFormedAttributePicker):
         original = cls.__dict__["get_possible_keys"]
 
         def get_possible_keys(self, context, _original=original, _cls=cls):
             obj, shape = context.obj, context.shape
-            if (
-                tuple(self.alias_providers) != providers
-                or isinstance(obj, type)
-                or "Meta" in getattr(obj, "__dict__", ())  # aliases of this object alone
-                or type(self) is not _cls
-            ):
+            if not _keys_apply(self, _cls, providers, obj):
                 return _original(self, context)
             # What the rules read: the object's class (its Meta aliases, its name), the key, and the
             # shape with the structure it sits in (``parent``, set by moto before it asks).
             key = (_cls, type(obj), context.key)
-            if shape is None:
-                cache, parent = without_shape, None
-            else:
-                cache = shape.__dict__.get(_KEYS_ATTR)
-                if cache is None:
-                    cache = shape.__dict__.setdefault(_KEYS_ATTR, {})
-                parent = shape.__dict__.get("parent")
+            cache, parent = _keys_cache(shape)
             hit = cache.get(key)
             if hit is not None and hit[0] is parent:
                 return hit[1]
@@ -188,6 +203,82 @@ def _attribute_keys_once_per_shape() -> None:
 
         get_possible_keys.original = original
         cls.get_possible_keys = get_possible_keys
+    _values_read_without_contexts(providers)
+
+
+def _values_read_without_contexts(providers) -> None:
+    """The serialiser's read of one field, without building the picker's context when the names are kept.
+
+    moto builds a context object for every field of every item (the path of the field joined into a
+    string among its members) only to hand it to the picker, which reads the names (kept above), then
+    the value, then tries the path against every transformation of the service (EC2 has twenty). When
+    the names are kept, the value is read with them directly, in their order, and the transformation
+    moto would pick for the path is applied; the first time (or for any other picker) moto's own read
+    runs and keeps the names.
+    """
+    from moto.core import serialize
+
+    original = serialize.ResponseSerializer.__dict__["get_value"]
+    pickers = (serialize.AttributePicker, serialize.XFormedAttributePicker)
+    read, missing = serialize.get_value, serialize.MISSING
+
+    def get_value(self, value, key, shape):
+        picker = self._value_picker
+        picker_class = type(picker)
+        if picker_class in pickers and _keys_apply(picker, picker_class, providers, value):
+            cache, parent = _keys_cache(shape)
+            hit = cache.get((picker_class, type(value), key))
+            if hit is not None and hit[0] is parent:
+                # moto's read (moto.core.utils.get_value) of each name in turn, its steps written out
+                keyed = hasattr(value, "__getitem__")
+                for possible_key in hit[1]:
+                    if "." in possible_key:
+                        found = read(value, possible_key, missing)
+                    elif keyed:
+                        try:
+                            found = value[possible_key]
+                        except (KeyError, IndexError, TypeError, AttributeError):
+                            found = missing
+                    else:
+                        found = getattr(value, possible_key, missing)
+                    if found is not missing:
+                        break
+                else:
+                    found = None
+                transformers = picker.response_transformers
+                if transformers:
+                    transform = _transform_for(transformers, f"{'.'.join(self.path)}.{key}")
+                    if transform is not None:
+                        found = transform(found)
+                return found
+        return original(self, value, key, shape)
+
+    get_value.original = original
+    serialize.ResponseSerializer.get_value = get_value
+
+
+# transformations dict id -> (the dict, its paths when read, {field path: the path that applies or None})
+_TRANSFORM_PATHS: dict = {}
+
+
+def _transform_for(transformers, key_path):
+    """The transformation moto applies to the field at ``key_path``: the first whose path ends it.
+
+    Which path applies depends only on the paths of the dict, in their order; moto adds paths to a
+    service's dict as it runs (never removes one), so the answers kept are dropped when it grows.
+    The function is read from the dict every time: moto may replace it under the same path.
+    """
+    kept = _TRANSFORM_PATHS.get(id(transformers))
+    if kept is None or kept[0] is not transformers or kept[1] != len(transformers):
+        kept = _TRANSFORM_PATHS[id(transformers)] = (transformers, len(transformers), {})
+    paths = kept[2]
+    if key_path in paths:
+        path = paths[key_path]
+    else:
+        path = next((p for p in transformers if key_path.endswith(p)), None)
+        if len(paths) < HOST_CACHE_LIMIT:
+            paths[key_path] = path
+    return None if path is None else transformers[path]
 
 
 def _xml_names_checked_once() -> None:

@@ -428,12 +428,13 @@ def main():
         aws_retry=True,
         max_workers=module.params["workers"],
     )
-    try:
-        account = snap.get("account")
-    except SourceError as e:
-        module.fail_json(msg="Cannot identify the AWS account (sts:GetCallerIdentity): %s" % e, regions=regions)
-    ctx = audit_context(module.params, started)
-    results, summary = checks.run_audit(snap, ctx, finding_ids)
+    with checks.cycle_collector_paused():
+        try:
+            account = snap.get("account")
+        except SourceError as e:
+            module.fail_json(msg="Cannot identify the AWS account (sts:GetCallerIdentity): %s" % e, regions=regions)
+        ctx = audit_context(module.params, started)
+        results, summary = checks.run_audit(snap, ctx, finding_ids)
 
     module.exit_json(
         changed=False,

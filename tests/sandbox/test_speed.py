@@ -255,6 +255,7 @@ def _build_estate(name="web", bucket_tag="phi"):
         TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}],
         MetadataOptions={"HttpTokens": "required"},
     )
+    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)  # no tags: moto's transformation leaves them out
     group = ec2.create_security_group(GroupName="g", Description="d")["GroupId"]
     ec2.authorize_security_group_ingress(
         GroupId=group,
@@ -311,6 +312,7 @@ def test_answers_are_serialised_as_moto_serialises_them(monkeypatch):
         fast_again = _estate_answers()  # from the names kept on the shapes
         for cls in (serialize.AttributePicker, serialize.XFormedAttributePicker):
             monkeypatch.setattr(cls, "get_possible_keys", cls.get_possible_keys.original)
+        monkeypatch.setattr(serialize.ResponseSerializer, "get_value", serialize.ResponseSerializer.get_value.original)
         import xmltodict
 
         monkeypatch.setattr(xmltodict, "_validate_name", xmltodict._validate_name.original)
@@ -318,8 +320,30 @@ def test_answers_are_serialised_as_moto_serialises_them(monkeypatch):
     for ours, theirs in zip(fast, moto_own, strict=True):
         assert _differences(ours, theirs) == []
     assert fast_again == moto_own
-    assert fast[0]["Reservations"][0]["Instances"][0]["MetadataOptions"]["HttpTokens"] == "required"
+    instances = [i for r in fast[0]["Reservations"] for i in r["Instances"]]
+    assert instances[0]["MetadataOptions"]["HttpTokens"] == "required"
+    assert [bool(i.get("Tags")) for i in instances] == [True, True, False]  # the transformation applied
     assert fast[4]["DBInstances"][0]["DBInstanceIdentifier"] == "db1"  # a name found through an alias
+
+
+def test_the_transformation_is_the_first_whose_path_ends_the_field():
+    def upper(value):
+        return value.upper()
+
+    def lower(value):
+        return value.lower()
+
+    transformers = {"Instance.Tags": upper, "Reservations.Instance.Tags": lower, "Volume.State": lower}
+    assert speed._transform_for(transformers, "Result.Reservations.Instance.Tags") is upper  # first in order
+    assert speed._transform_for(transformers, "Result.Volume.Size") is None
+    assert speed._transform_for(transformers, "Result.Volume.State") is lower
+    transformers["Volume.State"] = upper  # moto replaces the function under a path: read every time
+    assert speed._transform_for(transformers, "Result.Volume.State") is upper
+    transformers["Volume.Size"] = lower  # moto adds a path: what was kept is worked out again
+    assert speed._transform_for(transformers, "Result.Volume.Size") is lower
+    other = {"Size": upper}  # another service's transformations are kept apart
+    assert speed._transform_for(other, "Result.Volume.Size") is upper
+    assert speed._transform_for(transformers, "Result.Volume.Size") is lower
 
 
 def test_a_key_is_worked_out_again_for_another_structure_or_class():

@@ -18,8 +18,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import datetime
 import fnmatch
+import gc
 import hashlib
 import json
 import os
@@ -2558,6 +2560,25 @@ def select_findings(requested):
 FIRST_READS = ("ec2_instances", "autoscaling_instances", "ec2_network_interfaces", "ec2_volumes")
 
 
+@contextlib.contextmanager
+def cycle_collector_paused():
+    """Python's cycle collector off for the time of an audit, back as it was after.
+
+    The audit builds the estate's snapshot (hundreds of thousands of dicts and lists for an estate of
+    1,000 instances, the SDK's service models among them) and keeps all of it until the checks are done.
+    Each full pass of the collector walks everything kept so far and frees nothing: at 1,000 instances
+    those passes were a quarter of the audit's CPU. Reference counting still frees what the audit drops;
+    what little cyclic garbage the SDK leaves is collected once the collector is back.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run_audit(snap, ctx, finding_ids=None):
     """Run the selected checks over one snapshot; returns (results, summary).
 
@@ -2565,8 +2586,9 @@ def run_audit(snap, ctx, finding_ids=None):
     in parallel. Either way each source is read once and the results keep register order.
     """
     selected = select_findings(finding_ids)
-    if len(selected) == len(fmeta.FINDING_IDS):
-        # a full audit reads them anyway: they start before the checks' many small reads
-        snap.read_ahead([(source, region) for source in FIRST_READS for region in snap.regions])
-    results = snap.map(lambda fid: run_check(fid, snap, ctx), selected)
+    with cycle_collector_paused():
+        if len(selected) == len(fmeta.FINDING_IDS):
+            # a full audit reads them anyway: they start before the checks' many small reads
+            snap.read_ahead([(source, region) for source in FIRST_READS for region in snap.regions])
+        results = snap.map(lambda fid: run_check(fid, snap, ctx), selected)
     return results, summarise(results)

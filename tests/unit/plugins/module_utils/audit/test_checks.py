@@ -541,6 +541,36 @@ def test_summary_counts():
     assert summary["by_category"]["Disaster Recovery Assessment"]["fail"] == 1
 
 
+def test_the_cycle_collector_is_off_for_the_audit_and_back_after(monkeypatch):
+    import gc
+
+    seen = []
+    original = checks.run_check
+
+    def run_check(fid, snap, ctx):
+        seen.append(gc.isenabled())
+        return original(fid, snap, ctx)
+
+    monkeypatch.setattr(checks, "run_check", run_check)
+    assert gc.isenabled()
+    checks.run_audit(_snap(estate.weak()), _ctx(), ["1.7", "5.2"])
+    assert seen == [False, False]
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), checks.cycle_collector_paused():
+        with checks.cycle_collector_paused():  # nested: the outer one puts it back
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+        raise RuntimeError("a check failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with checks.cycle_collector_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
+
+
 def test_unknown_finding_id_is_refused():
     with pytest.raises(ValueError, match=r"9\.9"):
         checks.select_findings(["1.1", "9.9"])
