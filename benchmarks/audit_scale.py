@@ -214,7 +214,8 @@ def lower_bound(snap):
             bound["cloudtrail:GetEventSelectors"] += 1
         elif source == "rds_parameters":
             bound["rds:DescribeDBParameters"] += 1
-        elif source == "s3_bucket":
+        elif source == "s3_bucket" and key_part not in snap.s3_answered_by_versioning:
+            # replication and Object Lock of a bucket never versioned: known absent, not asked
             bound["s3:" + S3_OPERATIONS[key_part[0]]] += 1
     if ("s3_buckets", "global", None) in data:
         buckets = data[("s3_buckets", "global", None)]

@@ -2555,9 +2555,16 @@ def select_findings(requested):
     return [f for f in fmeta.FINDING_IDS if f in wanted]
 
 
-# Read first in a full audit: the largest pages, and the instance lists that each instance's
-# termination-protection read (5.5) waits for.
-FIRST_READS = ("ec2_instances", "autoscaling_instances", "ec2_network_interfaces", "ec2_volumes")
+# Read first in a full audit: the largest pages, the instance lists that each instance's
+# termination-protection read (5.5) waits for, and those reads, in every region at once as soon as
+# the region's lists are in.
+FIRST_READS = (
+    "ec2_instances",
+    "autoscaling_instances",
+    "ec2_network_interfaces",
+    "ec2_volumes",
+    "ec2_termination_protection",
+)
 
 
 @contextlib.contextmanager
@@ -2568,7 +2575,12 @@ def cycle_collector_paused():
     1,000 instances, the SDK's service models among them) and keeps all of it until the checks are done.
     Each full pass of the collector walks everything kept so far and frees nothing: at 1,000 instances
     those passes were a quarter of the audit's CPU. Reference counting still frees what the audit drops;
-    what little cyclic garbage the SDK leaves is collected once the collector is back.
+    what little cyclic garbage the SDK leaves is collected by a later full pass.
+
+    With the collector off nothing is promoted: everything the audit made would still be in the youngest
+    generation, and the first pass after (a young one, run by the next allocations) would walk all of
+    it. It is moved to the oldest generation as it is instead (``freeze`` then ``unfreeze``, no walk),
+    unless the caller keeps objects frozen itself.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -2576,6 +2588,9 @@ def cycle_collector_paused():
         yield
     finally:
         if was_enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

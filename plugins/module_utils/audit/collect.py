@@ -221,6 +221,7 @@ class AwsSnapshot(Snapshot):
         self._sleep = sleep
         self.api_calls = Counter()
         self.bucket_location_lookups = 0
+        self.s3_answered_by_versioning = set()  # (attribute, bucket) known absent without a call
 
     # ---- plumbing ---------------------------------------------------------
 
@@ -505,9 +506,26 @@ class AwsSnapshot(Snapshot):
         "tagging": ("get_bucket_tagging", ("NoSuchTagSet", "NoSuchTagSetError")),
     }
 
+    # Settings S3 accepts only on a bucket whose versioning is (or was) enabled: a replication
+    # configuration (PutBucketReplication needs versioning enabled) and Object Lock (it enables
+    # versioning, which then cannot be suspended). Versioning never goes back to "never enabled".
+    _NEED_VERSIONING = ("replication", "object_lock")
+
     def _read_s3_bucket(self, region, key):
-        """One attribute of one bucket: key = (attribute, bucket name). Missing configuration -> None."""
+        """One attribute of one bucket: key = (attribute, bucket name). Missing configuration -> None.
+
+        A bucket whose versioning was never enabled has neither replication nor Object Lock: those two
+        are answered from its versioning read, without asking S3 again.
+        """
         attr, bucket = key
+        if attr in self._NEED_VERSIONING:
+            try:
+                versioning = self.get("s3_bucket", key=("versioning", bucket))
+            except SourceError:
+                versioning = {"Status": "unknown"}  # not read: ask for the setting itself
+            if not (versioning or {}).get("Status"):
+                self.s3_answered_by_versioning.add(key)
+                return None
         operation, absent_codes = self._S3_ATTRS[attr]
         try:
             result = self.call("s3", self._bucket_region(bucket), operation, Bucket=bucket)

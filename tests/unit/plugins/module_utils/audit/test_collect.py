@@ -1,5 +1,6 @@
 """The estate collector on botocore's Stubber: read once, lazily, errors kept per source, calls counted."""
 
+import contextlib
 import datetime
 
 import pytest
@@ -86,3 +87,49 @@ def test_missing_bucket_configuration_is_none(aws):
     result = checks.run_check("2.8", _snap(aws), checks.AuditContext())
     assert result["status"] == "fail"
     assert result["resources"][0]["observed"] == "no bucket policy"
+
+
+def test_replication_and_object_lock_are_asked_only_of_buckets_ever_versioned(aws):
+    s3 = aws.stub("s3", P)
+    names = ["never", "enabled", "suspended", "unreadable"]
+    s3.add_response("list_buckets", {"Buckets": [{"Name": n, "BucketRegion": P} for n in names]}, {"MaxBuckets": 10000})
+    snap = _snap(aws)
+    # versioning first, in this order (the Stubber answers in order and refuses any other call)
+    s3.add_response("get_bucket_versioning", {}, {"Bucket": "never"})
+    s3.add_response("get_bucket_versioning", {"Status": "Enabled"}, {"Bucket": "enabled"})
+    s3.add_response("get_bucket_versioning", {"Status": "Suspended"}, {"Bucket": "suspended"})
+    s3.add_client_error(
+        "get_bucket_versioning",
+        service_error_code="AccessDenied",
+        http_status_code=403,
+        expected_params={"Bucket": "unreadable"},
+    )
+    for name in names:
+        with pytest.raises(SourceError) if name == "unreadable" else contextlib.nullcontext():
+            snap.get("s3_bucket", key=("versioning", name))
+    # never versioned: neither setting can exist, so neither is asked
+    assert snap.get("s3_bucket", key=("replication", "never")) is None
+    assert snap.get("s3_bucket", key=("object_lock", "never")) is None
+    # ever versioned, or not known: asked
+    rule = {"Status": "Enabled", "Destination": {"Bucket": "arn:aws:s3:::copy"}, "Priority": 1}
+    replication = {"Role": "arn:aws:iam::123456789012:role/r", "Rules": [rule]}
+    s3.add_response("get_bucket_replication", {"ReplicationConfiguration": replication}, {"Bucket": "enabled"})
+    s3.add_client_error(
+        "get_bucket_replication",
+        service_error_code="ReplicationConfigurationNotFoundError",
+        http_status_code=404,
+        expected_params={"Bucket": "suspended"},
+    )
+    s3.add_response(
+        "get_object_lock_configuration",
+        {"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled"}},
+        {"Bucket": "unreadable"},
+    )
+    assert snap.get("s3_bucket", key=("replication", "enabled"))["ReplicationConfiguration"]["Rules"] == [rule]
+    assert snap.get("s3_bucket", key=("replication", "suspended")) is None
+    lock = snap.get("s3_bucket", key=("object_lock", "unreadable"))
+    assert lock["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+    s3.assert_no_pending_responses()
+    assert snap.s3_answered_by_versioning == {("replication", "never"), ("object_lock", "never")}
+    assert snap.api_calls["s3:GetBucketReplication"] == 2
+    assert snap.api_calls["s3:GetObjectLockConfiguration"] == 1
