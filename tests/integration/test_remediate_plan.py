@@ -27,6 +27,19 @@ def changed(run):
     return [name for name, outcome in run.tasks() if outcome.get("changed")]
 
 
+def test_areas_chosen_with_tags_are_not_stopped_by_keys_or_vpcs_of_other_areas(estate):
+    """--tags identity on an account without the keys: the EBS keys (encryption, DR site) and the VPC of the
+    security groups belong to areas not chosen; none is looked up, and the chosen area runs."""
+    estate.clear_requests()
+    run = run_playbook(estate, PLAYBOOK, "--tags", "identity", check=True, timeout=1800)
+    assert run.returncode == 0, run.stdout[-4000:]
+    names = [name for name, _outcome in run.tasks()]
+    for other in ("EBS key", "Find the VPC", "Exactly one VPC matches"):
+        assert not any(other in name for name in names), (other, names)
+    assert run.task("3.1 | PATCH | Set the strong account password policy").get("changed")
+    assert estate.requests(mutating=True) == []
+
+
 def test_a_check_run_without_the_keys_says_how_to_get_the_whole_plan(estate):
     estate.clear_requests()
     run = run_playbook(estate, PLAYBOOK, check=True, timeout=1800)
