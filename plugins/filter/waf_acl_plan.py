@@ -100,10 +100,11 @@ def waf_acl_plan(current, wanted, tag_prefix=OWNER_TAG_PREFIX, tag_value=OWNER_T
 
     Returns a dict: ``exists``; ``rules``, the role's rules (for wafv2_web_acl's ``rules``); ``removed``,
     the names of the role's rules to remove (its ``remove_rules``); ``tags``, the ownership tags to put on
-    the web ACL (one per rule of the role); ``kept``, the rules the role does not own ({name, priority,
-    action}), which wafv2_web_acl keeps as they are; ``added``, ``updated`` and ``unchanged``, names of the
-    role's rules; ``collisions``, the kept rules that have the priority of one of the role's rules ({rule,
-    priority, role_rule}).
+    the web ACL (one per rule of the role); ``other_tags``, the web ACL's tags that are not ownership tags
+    (put back with the role's tags, so that only the ownership tags of rules no longer wanted go);
+    ``kept``, the rules the role does not own ({name, priority, action}), which wafv2_web_acl keeps as
+    they are; ``added``, ``updated`` and ``unchanged``, names of the role's rules; ``collisions``, the kept
+    rules that have the priority of one of the role's rules ({rule, priority, role_rule}).
     """
     if not isinstance(current, dict):
         raise AnsibleFilterError("waf_acl_plan expects a wafv2_web_acl_info result, got %r" % (current,))
@@ -150,6 +151,7 @@ def waf_acl_plan(current, wanted, tag_prefix=OWNER_TAG_PREFIX, tag_value=OWNER_T
         "exists": exists,
         "rules": list(wanted),
         "tags": {tag_prefix + name: tag_value for name in wanted_names},
+        "other_tags": {key: value for key, value in tags.items() if not key.startswith(tag_prefix)},
         "kept": sorted(kept, key=lambda item: (item["priority"] is None, item["priority"], item["name"])),
         "added": added,
         "updated": updated,

@@ -231,6 +231,11 @@ def foreign(waf_sandbox, ip_set):
             "VisibilityConfig": vis("linux"),
         },
     )
+    # and the security team's own tag on the web ACL
+    acl, _tags = read_acl(waf_sandbox)
+    waf_sandbox.client("wafv2", P).tag_resource(
+        ResourceARN=acl["WebACL"]["ARN"], Tags=[{"Key": "owner-team", "Value": "security"}]
+    )
     rules = rules_by_name(waf_sandbox)
     return {name: rules[name] for name in FOREIGN}
 
@@ -316,6 +321,7 @@ def test_a_group_removed_from_the_variable_is_removed_from_the_web_acl(waf_sandb
     assert OWNER_TAG + "AWSManagedRulesSQLiRuleSet" not in tags
     # the console-added managed rule group was never the role's: it stays although it is not in the variable
     assert OWNER_TAG + "AWSManagedRulesLinuxRuleSet" not in tags
+    assert tags["owner-team"] == "security"  # the security team's own tag stays
 
 
 def test_second_run_changes_nothing(waf_sandbox, foreign, again):

@@ -329,3 +329,11 @@ def test_bad_arguments_are_named():
         waf_acl_plan([], WANTED)
     with pytest.raises(AnsibleFilterError, match="list of named rules"):
         waf_acl_plan({}, [{"Priority": 1}])
+
+
+def test_tags_others_put_on_the_web_acl_are_given_back():
+    current = info([], {**owned_tags("AWSManagedRulesSQLiRuleSet"), "owner-team": "security", "CostCenter": "42"})
+    plan = waf_acl_plan(current, WANTED)
+    assert plan["other_tags"] == {"owner-team": "security", "CostCenter": "42"}
+    assert plan["tags"] == owned_tags(*[r["Name"] for r in WANTED])
+    assert waf_acl_plan({"changed": False}, WANTED)["other_tags"] == {}
