@@ -10,7 +10,9 @@ map to, and set its wall time beside the audit's.
 
 The lower bound, per operation: a paginated read of n items costs ceil(n / largest page) calls (at least
 one per region); a read AWS only offers per resource (S3 bucket settings, DescribeInstanceAttribute for
-termination protection, trail status, ...) costs one call per resource. The floor: calls <= 1.1 x bound.
+termination protection, trail status, ...) costs one call per resource, except the replication and Object
+Lock of a bucket never versioned, which S3 cannot have and the audit does not ask. The floor: calls <= 1.1 x
+bound.
 
 Prowler runs by default when .cache/prowler-venv holds it (--prowler insists, --no-prowler skips it). Its
 wall time is the whole ``prowler aws -c <mapped checks>`` process, as a user waits for it; the scan time
