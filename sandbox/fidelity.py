@@ -22,6 +22,9 @@ nothing here rewrites responses on the wire.
   or off; a cross-Region replica gets "the default DBParameterGroup for the specified DB engine" unless one is
   named. The replica has the tags and CloudWatch Logs exports of the request (moto dropped the request's
   EnableCloudwatchLogsExports) and no master secret of its own.
+- GetCallerIdentity: for an IAM user AWS answers ``arn:aws:iam::<account>:user/<name>`` with a user id that
+  starts ``AIDA``; moto's default caller (credentials it did not issue, as the sandbox's are) answered
+  ``arn:aws:sts::<account>:user/moto`` with the access key as the user id, an ARN no key or IAM policy can name.
 """
 
 _APPLIED = False
@@ -148,6 +151,23 @@ def _rate_based_statements_keep_aws_defaults() -> None:
     FakeRule.__init__ = __init__
 
 
+def _the_default_caller_is_an_iam_user() -> None:
+    from moto.sts.models import STSBackend
+
+    original = STSBackend.get_caller_identity
+
+    def get_caller_identity(self, access_key_id, region):
+        user_id, arn, account_id = original(self, access_key_id, region)
+        parts = arn.split(":", 5)
+        if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("user/"):
+            arn = ":".join([parts[0], parts[1], "iam", "", parts[4], parts[5]])
+            if user_id.startswith("AKIA"):
+                user_id = "AIDA" + user_id[4:]
+        return user_id, arn, account_id
+
+    STSBackend.get_caller_identity = get_caller_identity
+
+
 def apply() -> None:
     global _APPLIED
     if _APPLIED:
@@ -157,4 +177,5 @@ def apply() -> None:
     _list_buckets_names_regions()
     _rate_based_statements_keep_aws_defaults()
     _read_replicas_start_as_aws_makes_them()
+    _the_default_caller_is_an_iam_user()
     _APPLIED = True

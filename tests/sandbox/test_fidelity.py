@@ -1,5 +1,7 @@
 """moto answers that the sandbox corrects so that real clients work (sandbox/fidelity.py, sandbox/amis.py)."""
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -13,6 +15,26 @@ def test_volumes_always_carry_a_snapshot_id(clean_sandbox):
     volumes = ec2.describe_volumes()["Volumes"]
     assert len(volumes) == 2  # the instance's root volume and the blank one
     assert all(volume["SnapshotId"] == "" for volume in volumes)
+
+
+def test_the_caller_is_an_iam_user_as_aws_names_one(clean_sandbox):
+    identity = clean_sandbox.client("sts").get_caller_identity()
+    assert identity["Arn"] == "arn:aws:iam::123456789012:user/moto"
+    assert identity["UserId"].startswith("AIDA")
+    assert identity["Account"] == "123456789012"
+    # a role's session keeps the form AWS gives it
+    iam = clean_sandbox.client("iam")
+    statement = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    role = iam.create_role(RoleName="caller-check", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    creds = clean_sandbox.client("sts").assume_role(RoleArn=role, RoleSessionName="s1")["Credentials"]
+    assumed = clean_sandbox.client(
+        "sts",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    ).get_caller_identity()
+    assert assumed["Arn"] == "arn:aws:sts::123456789012:assumed-role/caller-check/s1"
 
 
 def test_each_region_offers_current_amazon_linux_images(clean_sandbox):
