@@ -80,6 +80,60 @@ def test_missing_key_alias_fails_before_any_change(assessed_sandbox, before):
     assert mutating(assessed_sandbox) == []
 
 
+def test_a_key_the_play_may_not_use_fails_before_any_change(assessed_sandbox, before):
+    """A key whose policy names neither the principal running the play nor the account: the snapshot copies
+    would fail after the instances were stopped, so the run stops before any change and says what to add."""
+    locked = "alias/medcircle-ebs-locked"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "KeyUse",
+                "Effect": "Allow",
+                "Principal": {"AWS": ["arn:aws:iam::123456789012:role/someone-else"]},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": "*",
+            }
+        ],
+    }
+    for region in REGIONS:
+        kms = assessed_sandbox.client("kms", region)
+        key = kms.create_key(Description="EBS key of another team", Policy=json.dumps(policy))["KeyMetadata"]
+        kms.create_alias(AliasName=locked, TargetKeyId=key["KeyId"])
+    assessed_sandbox.clear_requests()
+    run = run_playbook(assessed_sandbox, PLAY, extra_vars={"ebs_encryption_kms_key_alias": locked})
+    assert run.returncode != 0
+    failed = run.task("Check that this play may use the EBS key in every region")
+    message = failed["msg"]
+    assert "arn:aws:iam::123456789012:user/moto, may not use the EBS key alias/medcircle-ebs-locked" in message
+    assert "in us-east-1 the key policy does not allow it kms:CreateGrant" in message and "in us-west-2" in message
+    assert "Nothing was changed. Add arn:aws:iam::123456789012:user/moto to kms_keys_user_principals.ebs" in message
+    assert mutating(assessed_sandbox) == []
+    # run as a role's session (as automation does): the key policy names the role by its ARN, path included
+    iam = assessed_sandbox.client("iam")
+    trust = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+    role = iam.create_role(
+        RoleName="medcircle-automation",
+        Path="/ops/",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]}),
+    )["Role"]["Arn"]
+    session = assessed_sandbox.client("sts").assume_role(RoleArn=role, RoleSessionName="patch-window")
+    assessed_sandbox.clear_requests()
+    run = run_playbook(
+        assessed_sandbox,
+        PLAY,
+        extra_vars={
+            "ebs_encryption_kms_key_alias": locked,
+            "cloudops_aws_access_key": session["Credentials"]["AccessKeyId"],
+            "cloudops_aws_secret_key": session["Credentials"]["SecretAccessKey"],
+        },
+    )
+    assert run.returncode != 0
+    message = run.task("Check that this play may use the EBS key in every region")["msg"]
+    assert "arn:aws:iam::123456789012:role/ops/medcircle-automation, may not use the EBS key" in message
+    assert mutating(assessed_sandbox) == []
+
+
 def test_running_instance_without_allow_stop_fails_before_any_change(assessed_sandbox, before, estate):
     assessed_sandbox.clear_requests()
     run = run_playbook(assessed_sandbox, PLAY, extra_vars={"ebs_encryption_allow_stop": False})
