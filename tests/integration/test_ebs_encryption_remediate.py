@@ -132,6 +132,24 @@ def test_a_key_the_play_may_not_use_fails_before_any_change(assessed_sandbox, be
     message = run.task("Check that this play may use the EBS key in every region")["msg"]
     assert "arn:aws:iam::123456789012:role/ops/medcircle-automation, may not use the EBS key" in message
     assert mutating(assessed_sandbox) == []
+    # the session's role cannot be read (here: deleted since): the check is not made, and the run says so
+    iam.delete_role(RoleName="medcircle-automation")
+    assessed_sandbox.clear_requests()
+    run = run_playbook(
+        assessed_sandbox,
+        PLAY,
+        check=True,
+        extra_vars={
+            "ebs_encryption_kms_key_alias": locked,
+            "cloudops_aws_access_key": session["Credentials"]["AccessKeyId"],
+            "cloudops_aws_secret_key": session["Credentials"]["SecretAccessKey"],
+        },
+    )
+    # the key check is imported by the plan and by encryption by default; it runs once, with the plan
+    (said,) = [o["msg"] for n, o in run.tasks() if "Say what the EBS key check could not tell" in n and "msg" in o]
+    assert "assumed-role/medcircle-automation/patch-window) could not be read with iam:GetRole" in said
+    assert "whether it may use the EBS key was not checked" in said
+    assert mutating(assessed_sandbox) == []
 
 
 def test_running_instance_without_allow_stop_fails_before_any_change(assessed_sandbox, before, estate):
