@@ -25,6 +25,10 @@ nothing here rewrites responses on the wire.
 - GetCallerIdentity: for an IAM user AWS answers ``arn:aws:iam::<account>:user/<name>`` with a user id that
   starts ``AIDA``; moto's default caller (credentials it did not issue, as the sandbox's are) answered
   ``arn:aws:sts::<account>:user/moto`` with the access key as the user id, an ARN no key or IAM policy can name.
+- DescribeInstances with ``MaxResults``: AWS counts instances ("the maximum number of items to return"), so a
+  reservation of many instances is split over pages, each page naming the reservation with its instances on
+  that page; moto counted reservations, so a page held any number of instances (a launch of 500 was one item).
+  Without ``MaxResults`` (every instance in one answer) or with instance ids, moto answers as before.
 """
 
 _APPLIED = False
@@ -168,6 +172,43 @@ def _the_default_caller_is_an_iam_user() -> None:
     STSBackend.get_caller_identity = get_caller_identity
 
 
+def _instance_pages_count_instances() -> None:
+    import copy
+
+    from moto.core.responses import ActionResult
+    from moto.ec2.exceptions import InvalidNextToken
+    from moto.ec2.responses.instances import InstanceResponse
+
+    original = InstanceResponse.describe_instances
+
+    def describe_instances(self):
+        if "MaxResults" not in self.data or "InstanceId.1" in self.data:
+            return original(self)
+        self.error_on_dryrun()
+        reservations = self.ec2_backend.describe_instances(filters=self._filters_from_querystring())
+        listed = [(reservation, instance) for reservation in reservations for instance in reservation.instances]
+        token = self._get_param("NextToken")
+        start = 0
+        if token:  # the id of the last instance of the page before
+            ids = [instance.id for _reservation, instance in listed]
+            if token not in ids:
+                raise InvalidNextToken(token)
+            start = ids.index(token) + 1
+        size = int(self._get_param("MaxResults"))
+        page = listed[start : start + size]
+        parts = []
+        for reservation, instance in page:
+            if not parts or parts[-1].id != reservation.id:
+                part = copy.copy(reservation)  # moto's answer is already a copy per reservation
+                part.instances = []
+                parts.append(part)
+            parts[-1].instances.append(instance)
+        next_token = page[-1][1].id if page and start + size < len(listed) else None
+        return ActionResult({"Reservations": parts, "NextToken": next_token})
+
+    InstanceResponse.describe_instances = describe_instances
+
+
 def apply() -> None:
     global _APPLIED
     if _APPLIED:
@@ -178,4 +219,5 @@ def apply() -> None:
     _rate_based_statements_keep_aws_defaults()
     _read_replicas_start_as_aws_makes_them()
     _the_default_caller_is_an_iam_user()
+    _instance_pages_count_instances()
     _APPLIED = True

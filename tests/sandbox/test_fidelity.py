@@ -139,3 +139,32 @@ def test_a_cross_region_read_replica_starts_as_aws_makes_it(clean_sandbox):
     dr.delete_db_instance(DBInstanceIdentifier="fidelity-replica", SkipFinalSnapshot=True)
     secret = primary.describe_db_instances(DBInstanceIdentifier="fidelity-src")["DBInstances"][0]["MasterUserSecret"]
     clean_sandbox.client("secretsmanager", "us-east-1").describe_secret(SecretId=secret["SecretArn"])
+
+
+def test_instance_pages_count_instances_and_split_a_launch(clean_sandbox):
+    ec2 = clean_sandbox.client("ec2")
+    image = ec2.describe_images(Filters=[{"Name": "name", "Values": ["amzn2-ami-hvm-2.0.20180810-x86_64-gp2"]}])
+    image_id = image["Images"][0]["ImageId"]
+    seven = ec2.run_instances(ImageId=image_id, MinCount=7, MaxCount=7, InstanceType="t3.micro")
+    three = ec2.run_instances(ImageId=image_id, MinCount=3, MaxCount=3, InstanceType="t3.micro")
+    stopped = three["Instances"][0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[stopped])
+    running = [{"Name": "instance-state-name", "Values": ["running"]}]
+
+    first = ec2.describe_instances(Filters=running, MaxResults=5)
+    assert [len(r["Instances"]) for r in first["Reservations"]] == [5]
+    assert first["Reservations"][0]["ReservationId"] == seven["ReservationId"]
+    second = ec2.describe_instances(Filters=running, MaxResults=5, NextToken=first["NextToken"])
+    # the launch of seven goes on with its last two, then the other launch without its stopped instance
+    assert [(r["ReservationId"], len(r["Instances"])) for r in second["Reservations"]] == [
+        (seven["ReservationId"], 2),
+        (three["ReservationId"], 2),
+    ]
+    assert "NextToken" not in second
+    paged = ec2.get_paginator("describe_instances").paginate(PaginationConfig={"PageSize": 5})
+    ids = [i["InstanceId"] for page in paged for r in page["Reservations"] for i in r["Instances"]]
+    assert sorted(ids) == sorted(i["InstanceId"] for i in seven["Instances"] + three["Instances"])
+    # without MaxResults every instance comes in one answer, as before
+    assert sum(len(r["Instances"]) for r in ec2.describe_instances()["Reservations"]) == 10
+    with pytest.raises(ClientError, match="InvalidNextToken"):
+        ec2.describe_instances(MaxResults=5, NextToken="i-0notaninstance")

@@ -730,8 +730,9 @@ def _bucket_res(snap, name, status, observed, expected, detail=None):
 
 def check_1_6(snap, ctx):
     resources = []
+    names = _bucket_names(snap, ctx, "encryption", "logging")  # both settings read side by side
     targets = _log_targets(snap, ctx)
-    for name in _bucket_names(snap, ctx, "encryption", "logging"):
+    for name in names:
         if name in targets:
             resources.append(_log_target_res(snap, name, targets[name], "SSEAlgorithm: aws:kms"))
             continue
@@ -1036,8 +1037,9 @@ def check_2_4(snap, ctx):
 def check_2_5(snap, ctx):
     """Buckets encrypted with a customer-managed KMS key, not only the default SSE-S3 or the aws/s3 key."""
     resources = []
+    names = _bucket_names(snap, ctx, "encryption", "logging")  # both settings read side by side
     targets = _log_targets(snap, ctx)
-    for name in _bucket_names(snap, ctx, "encryption", "logging"):
+    for name in names:
         if name in targets:
             resources.append(_log_target_res(snap, name, targets[name], "SSE-KMS with a customer-managed key"))
             continue

@@ -78,6 +78,11 @@ PAGE_SIZES = {
     ("ssm", "describe_instance_information"): 50,
 }
 
+# DescribeInstances is read in pages that grow: a first page of INSTANCE_FIRST_PAGE instances, each next
+# page twice the last, up to the largest (PAGE_SIZES). Termination protection (one call per instance)
+# starts on the first page's instances while the next pages are read, instead of waiting for them all.
+INSTANCE_FIRST_PAGE = 100
+
 # Largest batch DescribeImages / DescribeInstancePatchStates take per call.
 IMAGE_BATCH = 200
 PATCH_STATE_BATCH = 50
@@ -85,6 +90,39 @@ PATCH_STATE_BATCH = 50
 
 class SourceError(Exception):
     """A source could not be read; the message says which call failed and why."""
+
+
+class _Pages:
+    """The items of a paginated read as its pages arrive, for a reader that can start on the first ones."""
+
+    def __init__(self):
+        self._arrived = threading.Condition()
+        self._items = []
+        self._ended = False
+
+    def add(self, items):
+        with self._arrived:
+            self._items.extend(items)
+            self._arrived.notify_all()
+
+    def end(self):
+        with self._arrived:
+            self._ended = True
+            self._arrived.notify_all()
+
+    def batches(self):
+        """Yield the items in order, each batch as soon as it has arrived, until the read ends (whether it
+        succeeded or not: the caller asks the source itself for the outcome)."""
+        seen = 0
+        while True:
+            with self._arrived:
+                while len(self._items) == seen and not self._ended:
+                    self._arrived.wait()
+                batch = self._items[seen:]
+            if not batch:
+                return
+            seen += len(batch)
+            yield batch
 
 
 def _error_text(exc):
@@ -218,6 +256,7 @@ class AwsSnapshot(Snapshot):
         self._retry = retry
         self._aws_retry = aws_retry
         self._clients = {}
+        self._pages = {}  # (source, region) -> _Pages of a read that streams its pages
         self._sleep = sleep
         self.api_calls = Counter()
         self.bucket_location_lookups = 0
@@ -302,6 +341,17 @@ class AwsSnapshot(Snapshot):
         with self._slots:
             return build()
 
+    def pages_of(self, source, region):
+        """The pages of ``source`` in ``region`` as they arrive (the source's reader fills them)."""
+        with self._lock:
+            if (source, region) not in self._pages:
+                self._pages[(source, region)] = _Pages()
+            return self._pages[(source, region)]
+
+    def _read_quietly(self, source, region):
+        with contextlib.suppress(SourceError):
+            self.get(source, region)
+
     def _collect(self, source, region, key):
         reader = getattr(self, "_read_" + source, None)
         if reader is None:
@@ -359,18 +409,32 @@ class AwsSnapshot(Snapshot):
     # ---- EC2 ----------------------------------------------------------------
 
     def _read_ec2_instances(self, region, key):
-        result = self.paginate(
-            "ec2",
-            region,
-            "describe_instances",
-            Filters=[
+        """The instances not terminated, in pages that grow (INSTANCE_FIRST_PAGE, then twice the last up
+        to the largest page), each handed to ``pages_of`` readers as it arrives."""
+        pages = self.pages_of("ec2_instances", region)
+        params = {
+            "Filters": [
                 {
                     "Name": "instance-state-name",
                     "Values": ["pending", "running", "stopping", "stopped", "shutting-down"],
                 }
-            ],
-        )
-        return [i for r in result.get("Reservations", []) for i in r.get("Instances", [])]
+            ]
+        }
+        largest = PAGE_SIZES[("ec2", "describe_instances")]
+        size = min(INSTANCE_FIRST_PAGE, largest)
+        instances = []
+        try:
+            while True:
+                page = self.call("ec2", region, "describe_instances", MaxResults=size, **params)
+                batch = [i for r in page.get("Reservations", []) for i in r.get("Instances", [])]
+                instances.extend(batch)
+                pages.add(batch)
+                if not page.get("NextToken"):
+                    return instances
+                params["NextToken"] = page["NextToken"]
+                size = min(size * 2, largest)
+        finally:
+            pages.end()
 
     def _read_ec2_volumes(self, region, key):
         return self.paginate("ec2", region, "describe_volumes").get("Volumes", [])
@@ -427,10 +491,10 @@ class AwsSnapshot(Snapshot):
 
         DescribeInstances does not return the attribute; DescribeInstanceAttribute
         is the only read, one call per instance, so only instances outside an
-        Auto Scaling group are asked.
+        Auto Scaling group are asked. With parallel reads, the instances of each
+        page of DescribeInstances are asked as soon as the page has arrived.
         """
         in_asg = {a["InstanceId"] for a in self.get("autoscaling_instances", region)}
-        ids = [i["InstanceId"] for i in self.get("ec2_instances", region) if i["InstanceId"] not in in_asg]
 
         def one(iid):
             attr = self.call(
@@ -438,7 +502,21 @@ class AwsSnapshot(Snapshot):
             )
             return iid, bool((attr.get("DisableApiTermination") or {}).get("Value"))
 
-        return dict(self._parallel(one, ids))
+        if self.max_workers == 1:
+            ids = [i["InstanceId"] for i in self.get("ec2_instances", region)]
+            return dict(one(iid) for iid in ids if iid not in in_asg)
+        pages = self.pages_of("ec2_instances", region)
+        # the instance read, unless a thread reads them already (or has): this one waits for it then
+        threading.Thread(target=self._read_quietly, args=("ec2_instances", region), daemon=True).start()
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            asked = [
+                pool.submit(one, i["InstanceId"])
+                for batch in pages.batches()
+                for i in batch
+                if i["InstanceId"] not in in_asg
+            ]
+            self.get("ec2_instances", region)  # a failed instance read fails this one with its message
+            return dict(future.result() for future in asked)
 
     def _read_elbv2_load_balancers(self, region, key):
         return self.paginate("elbv2", region, "describe_load_balancers").get("LoadBalancers", [])

@@ -51,7 +51,7 @@ def test_imds_finding_over_two_regions(stubbed, capsys):
                     {"Instances": [{"InstanceId": "i-" + region[-1], "MetadataOptions": {"HttpTokens": tokens}}]}
                 ]
             },
-            {"Filters": FILTER, "MaxResults": 1000},
+            {"Filters": FILTER, "MaxResults": 100},
         )
         stubbed.stub("ec2", region).add_response("get_instance_metadata_defaults", {"AccountLevel": {}}, {})
     rc, result = run(risk_audit, {"regions": [P, DR], "findings": ["1.7"]}, capsys, check_mode=True)

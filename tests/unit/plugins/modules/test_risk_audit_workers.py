@@ -40,7 +40,7 @@ def test_any_worker_count_gives_the_same_findings(stubbed, capsys, workers):
                     {"Instances": [{"InstanceId": "i-" + region[-1], "MetadataOptions": {"HttpTokens": tokens}}]}
                 ]
             },
-            {"Filters": FILTER, "MaxResults": 1000},
+            {"Filters": FILTER, "MaxResults": 100},
         )
         stubbed.stub("ec2", region).add_response(
             "get_instance_metadata_defaults", {"AccountLevel": {"HttpTokens": tokens}}, {}

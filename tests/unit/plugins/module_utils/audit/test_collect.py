@@ -25,7 +25,7 @@ def test_instances_read_once_per_region_and_counted(aws):
         aws.stub("ec2", region).add_response(
             "describe_instances",
             {"Reservations": [{"Instances": [_instance(iid, tokens)]}]},
-            {"Filters": flt, "MaxResults": 1000},
+            {"Filters": flt, "MaxResults": 100},
         )
         aws.stub("ec2", region).add_response(
             "get_instance_metadata_defaults", {"AccountLevel": {"HttpTokens": "required"}}, {}

@@ -2,6 +2,7 @@
 every thread that waited for it, results keep their order, and no more than ``max_workers`` requests are
 in flight."""
 
+import re
 import threading
 import time
 
@@ -145,3 +146,70 @@ def test_prefetch_from_several_threads_reads_each_key_once_and_returns_when_all_
     assert _together(prefetch, 3) == [True, True, True]
     assert sorted(k for _s, _r, k in snap.reads) == sorted(keys)  # 12 reads for 3 x 12 asks
     assert all(snap.get("s3_bucket", "us-east-1", k) == {"source": "s3_bucket", "key": k} for k in keys)
+
+
+class PagedInstancesClient:
+    """DescribeInstances in two pages; the second waits (up to 5 s) for a termination-protection read of an
+    instance of the first, and can fail instead."""
+
+    def __init__(self, fail_second_page=False):
+        self.meta = type("Meta", (), {"events": type("Events", (), {"register": lambda *a, **k: None})()})()
+        self.fail_second_page = fail_second_page
+        self.page_sizes = []
+        self.first_page_read = threading.Event()
+        self.read_before_second_page = None
+        self.asked = []
+
+    def describe_instances(self, MaxResults, Filters, NextToken=None):
+        self.page_sizes.append(MaxResults)
+        if NextToken is None:
+            return {"Reservations": [{"Instances": [{"InstanceId": "i-a"}, {"InstanceId": "i-asg"}]}], "NextToken": "t"}
+        assert NextToken == "t"
+        self.read_before_second_page = self.first_page_read.wait(5)
+        if self.fail_second_page:
+            raise RuntimeError("RequestLimitExceeded: slow down")
+        return {"Reservations": [{"Instances": [{"InstanceId": "i-b"}]}]}
+
+    def describe_instance_attribute(self, InstanceId, Attribute):
+        assert Attribute == "disableApiTermination"
+        self.asked.append(InstanceId)
+        if InstanceId == "i-a":
+            self.first_page_read.set()
+        return {"DisableApiTermination": {"Value": InstanceId == "i-b"}}
+
+
+def _paged_snapshot(client, workers):
+    snap = AwsSnapshot(lambda service, region: client, ["us-east-1"], max_workers=workers)
+    snap._data[("autoscaling_instances", "us-east-1", None)] = [{"InstanceId": "i-asg"}]  # read already
+    return snap
+
+
+def test_termination_protection_asks_each_page_of_instances_as_it_arrives():
+    client = PagedInstancesClient()
+    snap = _paged_snapshot(client, 4)
+    assert snap.get("ec2_termination_protection", "us-east-1") == {"i-a": False, "i-b": True}
+    assert client.read_before_second_page is True  # i-a was asked while the second page was being read
+    assert client.page_sizes == [100, 200]  # pages grow from the first, small one
+    assert sorted(client.asked) == ["i-a", "i-b"]  # the Auto Scaling group's instance is not asked
+    assert [i["InstanceId"] for i in snap.get("ec2_instances", "us-east-1")] == ["i-a", "i-asg", "i-b"]
+
+
+def test_termination_protection_with_one_worker_reads_the_instances_first():
+    client = PagedInstancesClient()
+    client.first_page_read.set()  # nothing runs beside the instance read: the second page must not wait
+    snap = _paged_snapshot(client, 1)
+    assert snap.get("ec2_termination_protection", "us-east-1") == {"i-a": False, "i-b": True}
+    assert client.asked == ["i-a", "i-b"]
+
+
+def test_a_failed_page_of_instances_fails_termination_protection_with_its_message():
+    client = PagedInstancesClient(fail_second_page=True)
+    snap = _paged_snapshot(client, 4)
+    message = "ec2_instances in us-east-1: RuntimeError: RequestLimitExceeded: slow down"
+    with pytest.raises(SourceError, match=re.escape(message)):
+        snap.get("ec2_termination_protection", "us-east-1")
+    assert snap.errors() == {
+        ("ec2_instances", "us-east-1", None): message,
+        ("ec2_termination_protection", "us-east-1", None): message,
+    }
+    assert client.asked == ["i-a"]  # the first page was asked; the failure is the instance read's
