@@ -34,6 +34,7 @@ Exit status 1 when a size misses a floor.
 import argparse
 import gc
 import math
+import os
 import subprocess
 import sys
 import time
@@ -269,6 +270,17 @@ def run_prowler(sandbox, size, checks, timeout):
     return result
 
 
+def _process_cpu(sandbox):
+    """CPU seconds (user and system) the sandbox's process has used so far; None where /proc does not say."""
+    process = getattr(sandbox, "process", None)
+    try:
+        with open(f"/proc/{process.pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (AttributeError, OSError, ValueError, IndexError):
+        return None
+
+
 def run_audit(sandbox):
     """One audit of all 42 findings over both regions, as the risk_audit module runs it: a fresh SDK
     session (so the service models are loaded again, as in a new module process), the module's
@@ -296,11 +308,15 @@ def run_audit(sandbox):
 
     snap = AwsSnapshot(factory, [P, DR], retry=ThrottlingRetry.jittered_backoff(), aws_retry=True)
     gc.collect()  # a new module process starts with nothing of an earlier round to collect
+    sandbox_cpu = _process_cpu(sandbox)
+    cpu = time.process_time()
     started = time.monotonic()
     with checks_module.cycle_collector_paused():  # as the module runs it
         snap.get("account")
         _results, summary = checks_module.run_audit(snap, checks_module.AuditContext())
     wall = time.monotonic() - started
+    cpu = time.process_time() - cpu
+    sandbox_cpu = None if sandbox_cpu is None else _process_cpu(sandbox) - sandbox_cpu
     mutating = sandbox.requests(mutating=True)
     bound = lower_bound(snap)
     calls = sum(snap.api_calls.values())
@@ -312,6 +328,8 @@ def run_audit(sandbox):
     gaps = {k: m for k, m in snap.errors().items() if "NotImplemented" in m}
     return {
         "wall": wall,
+        "cpu": cpu,
+        "sandbox_cpu": sandbox_cpu,
         "calls": calls,
         "floor": floor,
         "ratio": ratio,
@@ -334,6 +352,11 @@ def report_audit(size, buckets, databases, seeded, round_no, rounds, audit):
         f"ratio {audit['ratio']:.3f}"
     )
     print(f"findings by status: {audit['summary']['by_status']}; mutating calls: {len(audit['mutating'])}")
+    sandbox_cpu = "-" if audit["sandbox_cpu"] is None else f"{audit['sandbox_cpu']:.1f}s"
+    print(
+        f"CPU: the audit's process {audit['cpu']:.1f}s, the sandbox answering it {sandbox_cpu} "
+        f"({os.cpu_count()} CPUs; {audit['wall']:.1f}s wall)"
+    )
     for source, message in sorted(audit["errors"].items(), key=str):
         print(f"read error {' '.join(str(p) for p in source if p)}: {message[:200]}")
     for source, message in sorted(audit["gaps"].items(), key=str):
@@ -398,29 +421,29 @@ def run(
                 f"{'met' if met else 'MISSED'}"
             )
         cold = (audit_runs[0]["wall"], prowler_runs[0]["wall_seconds"] if prowler_runs and prowler_runs[0] else None)
-        rows.append((size, seeded, wall, calls, floor, ratio, prowler_result, speed, cold))
+        rows.append((size, seeded, wall, audit["cpu"], calls, floor, ratio, prowler_result, speed, cold))
     print("\nsummary")
     print(
-        f"{'instances':>10}{'audit s':>9}{'calls':>8}{'bound':>8}{'calls/bound':>12}"
+        f"{'instances':>10}{'audit s':>9}{'CPU s':>7}{'calls':>8}{'bound':>8}{'calls/bound':>12}"
         f"{'prowler s':>11}{'scan s':>8}{'prowler/audit':>15}"
     )
-    for size, _seeded, wall, calls, floor, ratio, pr, speed, _cold in rows:
+    for size, _seeded, wall, cpu, calls, floor, ratio, pr, speed, _cold in rows:
         pw = f"{pr['wall_seconds']:.1f}" if pr else "-"
         ps = f"{pr['scan_seconds']:.1f}" if pr and pr["scan_seconds"] is not None else "-"
         sp = f"{speed:.1f} x" if speed is not None else "-"
-        print(f"{size:>10}{wall:>9.1f}{calls:>8}{floor:>8}{ratio:>12.3f}{pw:>11}{ps:>8}{sp:>15}")
+        print(f"{size:>10}{wall:>9.1f}{cpu:>7.1f}{calls:>8}{floor:>8}{ratio:>12.3f}{pw:>11}{ps:>8}{sp:>15}")
     if rounds > 1:
         print("first rounds (the sandbox loads each service's code on its first request):")
         for size, *_x, (audit_cold, prowler_cold) in rows:
             pc = f"{prowler_cold:.1f}s" if prowler_cold is not None else "-"
             print(f"{size:>10} instances: audit {audit_cold:.1f}s, Prowler {pc}")
-    calls_ok = all(row[5] <= FLOOR for row in rows)
+    calls_ok = all(row[6] <= FLOOR for row in rows)
     print(
         f"floor: calls <= {FLOOR} x lower bound, no mutating call, every read answered (sandbox gaps aside): "
         f"{'met' if calls_ok else 'MISSED'}"
     )
     if prowler:
-        at = [row[7] for row in rows if row[0] == SPEED_FLOOR_SIZE]
+        at = [row[8] for row in rows if row[0] == SPEED_FLOOR_SIZE]
         if at:
             verdict = "met" if at[0] is not None and at[0] >= SPEED_FLOOR else "MISSED"
             shown = f"{at[0]:.1f} x" if at[0] is not None else "Prowler did not finish"
