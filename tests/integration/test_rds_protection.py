@@ -128,6 +128,57 @@ def test_as_assessed_fails_and_check_mode_changes_nothing(sandbox_rds, tmp_path)
     assert db["PubliclyAccessible"]
 
 
+def test_a_key_the_play_may_not_use_fails_before_any_change(sandbox_rds):
+    """An RDS key whose policy names neither the principal running the play nor the account: the confirmed
+    encryption would stop at the encrypted copy, after the applications were stopped for it, and the DR replica
+    could not be made. The run stops before any change, naming the principal, the regions and what to add."""
+    locked = "alias/medcircle-rds-locked"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "KeyUse",
+                "Effect": "Allow",
+                "Principal": {"AWS": ["arn:aws:iam::123456789012:role/someone-else"]},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": "*",
+            }
+        ],
+    }
+    for region in (P, DR):
+        kms = sandbox_rds.client("kms", region)
+        key = kms.create_key(Description="RDS key of another team", Policy=json.dumps(policy))["KeyMetadata"]
+        kms.create_alias(AliasName=locked, TargetKeyId=key["KeyId"])
+    sandbox_rds.clear_requests()
+    run = run_playbook(
+        sandbox_rds, PLAYBOOK, "--tags", "rds_protection", extra_vars={"rds_protection_kms_key_id": locked}
+    )
+    assert run.returncode != 0
+    message = run.task("1.5 2.3 | AUDIT | Check that this play may use the RDS key where this run uses it")["msg"]
+    assert "arn:aws:iam::123456789012:user/moto, may not use the RDS key alias/medcircle-rds-locked" in message
+    assert f"in {P} the key policy does not allow it kms:CreateGrant" in message and f"in {DR}" in message
+    assert f"copy the snapshot of {DB} encrypted" in message and f"make the encrypted DR replica {DB}-dr" in message
+    assert "Nothing was changed. Add arn:aws:iam::123456789012:user/moto to kms_keys_user_principals.rds" in message
+    assert sandbox_rds.requests(mutating=True) == []
+    assert not instances(sandbox_rds)[DB]["StorageEncrypted"]
+    # a key that lets the account's IAM policies decide (AWS's default key policy) passes the check
+    for region in (P, DR):
+        kms = sandbox_rds.client("kms", region)
+        kms.update_alias(
+            AliasName=locked, TargetKeyId=kms.create_key(Description="RDS key, IAM decides")["KeyMetadata"]["KeyId"]
+        )
+    sandbox_rds.clear_requests()
+    checked = run_playbook(
+        sandbox_rds, PLAYBOOK, "--tags", "rds_protection", check=True, extra_vars={"rds_protection_kms_key_id": locked}
+    )
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    assert (
+        checked.task("1.5 2.3 | AUDIT | Check that this play may use the RDS key where this run uses it").get("skipped")
+        is not True
+    )
+    assert sandbox_rds.requests(mutating=True) == []
+
+
 def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds, tmp_path):
     run = run_playbook(sandbox_rds, PLAYBOOK)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
