@@ -21,6 +21,9 @@ run_audit with a fresh SDK session (service models loaded again, as in a new mod
 Python's start-up. The floor: at 1,000 instances the audit is at least 10 x faster than Prowler's mapped
 checks (Prowler wall / audit wall >= 10).
 
+Each round also prints the CPU time the audit's process and the sandbox's process used for the audit
+(on 2 CPUs the two share the machine; the audit cannot be faster than its own CPU time).
+
 Each size runs --rounds rounds (default 2) of audit then Prowler on the same estate. The sandbox loads a
 service's code the first time the service is asked, which the first tool of the first round pays for
 alone; the floors are judged on the last round, when the sandbox has answered both tools once, and the
