@@ -11,6 +11,7 @@ mutating call and names the variable.
 import json
 
 import pytest
+from kms_keys import key_of_another_team
 from playbook import run_playbook
 
 FINDINGS = ["1.4", "3.4"]
@@ -84,22 +85,7 @@ def test_a_key_the_play_may_not_use_fails_before_any_change(assessed_sandbox, be
     """A key whose policy names neither the principal running the play nor the account: the snapshot copies
     would fail after the instances were stopped, so the run stops before any change and says what to add."""
     locked = "alias/medcircle-ebs-locked"
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "KeyUse",
-                "Effect": "Allow",
-                "Principal": {"AWS": ["arn:aws:iam::123456789012:role/someone-else"]},
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                "Resource": "*",
-            }
-        ],
-    }
-    for region in REGIONS:
-        kms = assessed_sandbox.client("kms", region)
-        key = kms.create_key(Description="EBS key of another team", Policy=json.dumps(policy))["KeyMetadata"]
-        kms.create_alias(AliasName=locked, TargetKeyId=key["KeyId"])
+    key_of_another_team(assessed_sandbox, locked, REGIONS, "EBS key of another team")
     assessed_sandbox.clear_requests()
     run = run_playbook(assessed_sandbox, PLAY, extra_vars={"ebs_encryption_kms_key_alias": locked})
     assert run.returncode != 0

@@ -11,6 +11,7 @@ delete_original run removes the original, keeping a final snapshot. Then the aud
 import json
 
 import pytest
+from kms_keys import key_of_another_team
 from playbook import run_playbook
 
 P, DR = "us-east-1", "us-west-2"
@@ -133,22 +134,7 @@ def test_a_key_the_play_may_not_use_fails_before_any_change(sandbox_rds):
     encryption would stop at the encrypted copy, after the applications were stopped for it, and the DR replica
     could not be made. The run stops before any change, naming the principal, the regions and what to add."""
     locked = "alias/medcircle-rds-locked"
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "KeyUse",
-                "Effect": "Allow",
-                "Principal": {"AWS": ["arn:aws:iam::123456789012:role/someone-else"]},
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                "Resource": "*",
-            }
-        ],
-    }
-    for region in (P, DR):
-        kms = sandbox_rds.client("kms", region)
-        key = kms.create_key(Description="RDS key of another team", Policy=json.dumps(policy))["KeyMetadata"]
-        kms.create_alias(AliasName=locked, TargetKeyId=key["KeyId"])
+    key_of_another_team(sandbox_rds, locked, (P, DR), "RDS key of another team")
     sandbox_rds.clear_requests()
     run = run_playbook(
         sandbox_rds, PLAYBOOK, "--tags", "rds_protection", extra_vars={"rds_protection_kms_key_id": locked}
