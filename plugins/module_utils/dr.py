@@ -55,6 +55,11 @@ HEALTH_CHECKS = {
     "s3": ("readable",),
     "dns": ("failover_records",),
 }
+# Where an RDS tcp health check opens its connection from: an instance of the same drill (by SSM Run Command,
+# inside the isolated drill network the database is restored into) or the host running the playbook (only when
+# it reaches the drill network, for example from inside the DR VPC).
+TCP_FROM = ("drill_instance", "control_node")
+TCP_TIMEOUT_MAX = 300
 # The production inventory marks what must be filled in before the first run with this.
 PLACEHOLDER = "CHANGE-ME"
 DRILL_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,39}$")
@@ -164,6 +169,18 @@ def validate_plan(systems, primary_region, dr_region, only=None):
             raise ParameterError(
                 where + ".health_check.type", health["type"], "is not a health check for %s" % kind, HEALTH_CHECKS[kind]
             )
+        if health["type"] == "tcp":
+            health.setdefault("from", TCP_FROM[0])
+            health.setdefault("timeout", 10)
+            if health["from"] not in TCP_FROM:
+                raise ParameterError(
+                    where + ".health_check.from", health["from"], "is not where a tcp check can run from", TCP_FROM
+                )
+            timeout = health["timeout"]
+            if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= TCP_TIMEOUT_MAX:
+                raise ParameterError(
+                    where + ".health_check.timeout", timeout, "is not a number of seconds", "1 to %d" % TCP_TIMEOUT_MAX
+                )
         if kind == "s3" and not system.get("dr_resource"):
             raise ParameterError(
                 where + ".dr_resource", None, "is missing", "the name of the replicated bucket in %s" % dr_region
@@ -176,6 +193,17 @@ def validate_plan(systems, primary_region, dr_region, only=None):
         if unknown:
             raise ParameterError("only", ", ".join(unknown), "names no system of the plan", ", ".join(sorted(names)))
         result = [s for s in result if s["name"] in only]
+    probes = [s["name"] for s in result if s["kind"] == "ec2" and s["health_check"]["type"] == "ssm"]
+    for system in result:
+        if system["health_check"].get("from") == "drill_instance" and not probes:
+            index = [s["name"] for s in systems if isinstance(s, dict)].index(system["name"])
+            raise ParameterError(
+                "%s.health_check.from" % _entry(index, system),
+                "drill_instance",
+                "has no instance to test from: this drill restores no EC2 system with health_check type ssm",
+                "an EC2 system with health_check {type: ssm} in the same drill (the check runs on it by SSM), "
+                "or from: control_node when the host running the playbook reaches the drill network",
+            )
     return result
 
 
@@ -471,6 +499,69 @@ SSM_ONLINE_WAITER = {
 }
 
 
+def tcp_probe_script(host, port, timeout):
+    """The shell lines that test, on a drill instance, whether host:port accepts a TCP connection within timeout
+    seconds (bash's /dev/tcp, ``timeout`` from coreutils, run by /bin/sh). Exit 0 and "answers"; or exit 1 and
+    why not on standard error: the system's reason (for example Connection refused, Name or service not known)
+    or no answer within the timeout."""
+    host = str(host)
+    if not re.match(r"^[A-Za-z0-9.:-]{1,253}$", host):
+        raise ValueError("%r is not a host name or address" % host)
+    port, timeout = int(port), int(timeout)
+    return [
+        "host='%s'; port=%d" % (host, port),
+        'if out=$(timeout %d bash -c \'exec 3<>"/dev/tcp/$0/$1"\' "$host" "$port" 2>&1); then' % timeout,
+        '  echo "$host:$port answers from $(uname -n)"',
+        "else",
+        "  rc=$?",
+        '  if [ "$rc" -eq 124 ]; then why="no answer within %d s"; else why=$(printf \'%%s\\n\' "$out" | head -n 1); '
+        "why=${why##*: }; fi" % timeout,
+        '  echo "$host:$port does not answer from $(uname -n): ${why:-exit code $rc}" >&2',
+        "  exit 1",
+        "fi",
+    ]
+
+
+class ProbeHosts:
+    """The drill's instances that can run a check inside the drill network: an EC2 system offers its instance
+    once its SSM agent is online, or withdraws (failed, or no SSM check). A database's tcp check waits for the
+    first one offered, or learns that none will come."""
+
+    def __init__(self, providers):
+        self._pending = set(providers)
+        self._hosts = []
+        self._withdrawn = {}
+        self._ready = threading.Condition()
+
+    def offer(self, system, instance_id):
+        with self._ready:
+            self._pending.discard(system)
+            self._hosts.append((instance_id, system))
+            self._ready.notify_all()
+
+    def withdraw(self, system, why):
+        with self._ready:
+            if system in self._pending:
+                self._pending.discard(system)
+                self._withdrawn[system] = why
+                self._ready.notify_all()
+
+    def wait(self, timeout):
+        """(instance id, system) of the first instance offered; RuntimeError when none comes."""
+        with self._ready:
+            self._ready.wait_for(lambda: self._hosts or not self._pending, timeout=timeout)
+            if self._hosts:
+                return self._hosts[0]
+            why = "; ".join("%s: %s" % item for item in sorted(self._withdrawn.items()))
+            if self._pending:
+                why = "; ".join(
+                    filter(None, [why, "%s not online after %d s" % (", ".join(sorted(self._pending)), timeout)])
+                )
+            raise RuntimeError(
+                "no instance of this drill came online in SSM to test the database from (%s)" % (why or "none")
+            )
+
+
 def _raw(client):
     """The botocore client behind amazon.aws's retrying wrapper (waiters are made on it)."""
     return getattr(client, "client", client)
@@ -532,6 +623,9 @@ class SystemDrill:
         except Exception as error:
             self.status = "failed"
             self.error = "%s: %s" % (type(error).__name__, error)
+        finally:
+            if kind == "ec2":  # no-op once the instance was offered
+                self.ctx["probes"].withdraw(self.system["name"], self.error or "no SSM health check")
         return self
 
     # EC2: launch the newest AMI copy into the drill subnet
@@ -586,6 +680,7 @@ class SystemDrill:
                 return "SSM agent online"
 
             self.step("verify ssm", online)
+            self.ctx["probes"].offer(self.system["name"], instance_id)
 
     # EBS: a volume from the newest snapshot copy, in the drill subnet's zone
     def _drill_ebs(self):
@@ -673,12 +768,62 @@ class SystemDrill:
 
         self.step("wait available", available)
         if self.system["health_check"]["type"] == "tcp":
+            if self.system["health_check"]["from"] == "control_node":
+                self.step("verify answers", self._answers_here)
+            else:
+                self.step("verify answers", self._answers_in_drill_network)
 
-            def answer():
-                with socket.create_connection(self.endpoint, timeout=self.system["health_check"].get("timeout", 10)):
-                    return "%s:%s answers" % self.endpoint
+    def _answers_here(self):
+        host, port = self.endpoint
+        timeout = self.system["health_check"]["timeout"]
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return "%s:%s answers to this control node" % (host, port)
+        except OSError as error:
+            raise RuntimeError(
+                "%s:%s does not answer this control node within %d s (%s); from: control_node needs a host that "
+                "reaches the isolated drill network, else test from an instance of the drill (from: drill_instance)"
+                % (host, port, timeout, error)
+            ) from None
 
-            self.step("verify answers", answer)
+    def _answers_in_drill_network(self):
+        """Open the connection from an instance this drill restored, by SSM Run Command: the database is in the
+        isolated drill network, which the host running the playbook does not reach."""
+        host, port = self.endpoint
+        timeout = self.system["health_check"]["timeout"]
+        instance_id, source = self.ctx["probes"].wait(self.ctx["poll"] * self.ctx["attempts"])
+        ssm = self.ctx["clients"]("ssm", self.ctx["dr_region"])
+        command = ssm.send_command(
+            InstanceIds=[instance_id],
+            DocumentName="AWS-RunShellScript",
+            Comment=("DR drill %s: does %s answer on its port" % (self.ctx["drill_id"], self.system["name"]))[:100],
+            Parameters={
+                "commands": tcp_probe_script(host, port, timeout),
+                "executionTimeout": [str(timeout + 30)],
+            },
+            TimeoutSeconds=60,
+            aws_retry=True,
+        )["Command"]
+        where = "instance %s of %s, command %s" % (instance_id, source, command["CommandId"])
+        try:
+            _wait(
+                ssm,
+                "command_executed",
+                self.ctx["poll"],
+                self.ctx["attempts"],
+                CommandId=command["CommandId"],
+                InstanceId=instance_id,
+            )
+        except botocore.exceptions.WaiterError:
+            invocation = ssm.get_command_invocation(
+                CommandId=command["CommandId"], InstanceId=instance_id, aws_retry=True
+            )
+            said = (invocation.get("StandardErrorContent") or invocation.get("StandardOutputContent") or "").strip()
+            status = invocation.get("StatusDetails") or invocation.get("Status")
+            raise RuntimeError(
+                "%s:%s: the check on %s ended %s%s" % (host, port, where, status, ": " + said[-300:] if said else "")
+            ) from None
+        return "%s:%s answers inside the drill network (%s)" % (host, port, where)
 
     # S3: read the replicated bucket back
     def _drill_s3(self):
@@ -930,6 +1075,7 @@ def run_drill(
         "lock": threading.Lock(),
         "poll": poll,
         "attempts": attempts,
+        "probes": ProbeHosts(s["name"] for s in systems if s["kind"] == "ec2" and s["health_check"]["type"] == "ssm"),
     }
     drills = [SystemDrill(system, dict(sources[system["name"]]), ctx) for system in systems]
     try:

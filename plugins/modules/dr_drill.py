@@ -44,6 +44,13 @@ options:
         C(dr_resource) (for V(s3), the replicated bucket), C(health_check) (its C(type) is V(running) or V(ssm)
         for V(ec2), V(available) or V(tcp) for V(rds)), C(instance_type), C(instance_profile),
         C(instance_class), C(zone) (for V(dns), the hosted zone name).
+      - "An V(rds) system's C(health_check: {type: tcp}) opens a TCP connection to the restored database's
+        endpoint and port within C(timeout) seconds (1-300, default 10). With C(from: drill_instance) (the default)
+        the connection is opened by an instance of the same drill, by SSM Run Command (C(AWS-RunShellScript)),
+        inside the isolated drill network the database is restored into: the first V(ec2) system with
+        C(health_check: {type: ssm}) whose agent comes online; a drill without one is refused before any change.
+        With C(from: control_node) the host running the playbook opens it, which works only when that host
+        reaches the drill network (for example from inside the DR VPC)."
       - Other keys (owner, description, recovery) are kept and ignored.
     type: list
     elements: dict

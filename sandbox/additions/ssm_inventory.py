@@ -114,9 +114,19 @@ def instance_tags(instance) -> dict:
 
 
 def rootfs_release(instance) -> str | None:
-    """The Debian release an instance's root filesystem is built from (tag ``sandbox:rootfs``), or None."""
-    value = instance_tags(instance).get(ROOTFS_TAG)
+    """The Debian release an instance's root filesystem is built from, or None: the instance's tag
+    ``sandbox:rootfs``, else the same tag on the image it was launched from (an image carries its operating
+    system, so instances that playbooks launch from such an AMI, a DR drill's for example, get a Debian root)."""
+    value = instance_tags(instance).get(ROOTFS_TAG) or _image_rootfs(instance)
     return value.strip().lower() if value and value.strip() else None
+
+
+def _image_rootfs(instance) -> str | None:
+    try:
+        image = instance.ec2_backend.amis.get(instance.image_id)
+    except AttributeError:  # not a moto EC2 instance
+        return None
+    return instance_tags(image).get(ROOTFS_TAG) if image is not None else None
 
 
 def root_platform(instance_id: str, release: str) -> tuple[str, str]:

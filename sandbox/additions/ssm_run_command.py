@@ -20,8 +20,9 @@ background thread per command starts the invocations with AWS's rate control:
 
 Where a command runs
 --------------------
-An instance tagged ``sandbox:rootfs`` (value: a Debian release such as ``bookworm``) is backed by a real
-Debian root filesystem: ``sandbox.rootfs.clone(<instance id>, release)``, made on first use. There:
+An instance tagged ``sandbox:rootfs`` (value: a Debian release such as ``bookworm``), or launched from an AMI
+tagged so, is backed by a real Debian root filesystem: ``sandbox.rootfs.clone(<instance id>, release)``, made
+on first use. There:
 
 * ``AWS-RunShellScript`` runs its ``commands`` (in ``workingDirectory``) with ``/bin/sh`` chrooted into
   the root (``rootfs.run``): real output, real exit code.

@@ -6,9 +6,12 @@ primary region and nothing in the DR region that does not carry its drill id.
 """
 
 import json
+import os
+import socket
 
 import dr_estate
 import pytest
+from ansible_collections.medcircle.cloudops.plugins.module_utils.dr import tcp_probe_script
 from playbook import run_playbook
 from sandbox_client import SandboxClient
 
@@ -29,7 +32,9 @@ DRILL_WRITES = {
     ("rds", "AddTagsToResource"),
     ("ssm", "PutParameter"),
     ("ssm", "AddTagsToResource"),
+    ("ssm", "SendCommand"),  # an RDS tcp check, run on an instance of the drill
 }
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="debootstrap, chroot and unshare need root")
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +236,96 @@ def test_s3_rpo_is_the_replicas_lag_behind_the_newest_write(estate, tmp_path):
     assert records["id"] == copies["bucket"]
     assert records["missing"] == 1 and records["rpo_seconds"] > 0
     assert "(1 not replicated)" in records["rpo_basis"]
+
+
+def tcp_plan(**health):
+    """The sandbox plan with the database checked by a TCP connection to its endpoint."""
+    systems = plan_systems()
+    next(s for s in systems if s["name"] == "medcircledb")["health_check"] = {"type": "tcp", **health}
+    return systems
+
+
+def test_database_answers_are_tested_from_an_instance_of_the_drill(estate, tmp_path):
+    sandbox, _ = estate
+    sandbox.clear_requests()
+    run = drill(
+        sandbox,
+        tmp_path,
+        dr_drill_id="drill-it-tcp",
+        cloudops_dr_systems=tcp_plan(),
+        dr_drill_only=["medcircle-app", "medcircledb"],
+    )
+    assert run.returncode == 0, messages(run) or run.stdout[-3000:]
+    report = json.loads((tmp_path / "dr" / "drill-it-tcp" / "drill-report.json").read_text())
+    by_name = {s["name"]: s for s in report["systems"]}
+    instance_id = next(r["id"] for r in by_name["medcircle-app"]["restored"] if r["type"] == "instance")
+    (check,) = [s for s in by_name["medcircledb"]["steps"] if s["step"] == "verify answers"]
+    assert check["status"] == "ok"
+    assert f"inside the drill network (instance {instance_id} of medcircle-app" in check["detail"]
+    # the check is a Run Command on the drill's own instance, for the restored database's endpoint; here the
+    # instance has no operating system (synthetic success): the next test runs the check in a Debian root
+    sends = [r for r in sandbox.requests(mutating=True) if r["operation"] == "SendCommand"]
+    assert [r["region"] for r in sends] == [dr_estate.DR]
+    commands = sandbox.client("ssm", dr_estate.DR).list_commands()["Commands"]
+    (command,) = [c for c in commands if "drill-it-tcp:" in c.get("Comment", "")]
+    assert command["InstanceIds"] == [instance_id] and command["DocumentName"] == "AWS-RunShellScript"
+    assert command["Parameters"]["commands"][0].startswith("host='drill-it-tcp-medcircledb.")
+    assert report["result"] == "pass" and report["cleanup"]["left"] == []
+
+
+# `make integration` builds the base root first (python -m sandbox.rootfs base).
+@needs_root
+def test_database_check_runs_in_the_drill_instances_debian_root(estate, tmp_path):
+    sandbox, copies = estate
+    ec2 = sandbox.client("ec2", dr_estate.DR)
+    # the AMI copy carries Debian: the instance the drill launches from it runs the check in a real root, where
+    # the sandbox's database endpoint does not answer (it is no real database)
+    ec2.create_tags(Resources=[copies["ami"]], Tags=[{"Key": "sandbox:rootfs", "Value": "bookworm"}])
+    try:
+        run = drill(
+            sandbox,
+            tmp_path,
+            dr_drill_id="drill-it-tcp-root",
+            cloudops_dr_systems=tcp_plan(timeout=3),
+            dr_drill_only=["medcircle-app", "medcircledb"],
+        )
+    finally:
+        ec2.delete_tags(Resources=[copies["ami"]], Tags=[{"Key": "sandbox:rootfs"}])
+    assert run.returncode != 0
+    assert "did not pass" in messages(run) and "medcircledb" in messages(run)
+    report = json.loads((tmp_path / "dr" / "drill-it-tcp-root" / "drill-report.json").read_text())
+    by_name = {s["name"]: s for s in report["systems"]}
+    assert by_name["medcircle-app"]["status"] == "recovered"
+    database = by_name["medcircledb"]
+    assert database["status"] == "failed"
+    (check,) = [s for s in database["steps"] if s["status"] == "failed"]
+    assert check["step"] == "verify answers"
+    # the reason is the instance's (here the name does not resolve; on a network that swallows it: no answer)
+    assert "drill-it-tcp-root-medcircledb." in check["detail"] and "ended Failed: " in check["detail"]
+    assert "does not answer from " in check["detail"]
+    assert report["result"] == "fail" and report["cleanup"]["left"] == []
+
+
+def test_tcp_check_without_an_instance_to_test_from_is_refused_before_any_change(estate, tmp_path):
+    sandbox, _ = estate
+    sandbox.clear_requests()
+    run = drill(sandbox, tmp_path, cloudops_dr_systems=tcp_plan(), dr_drill_only=["medcircledb"])
+    assert run.returncode != 0
+    assert "systems[1] (medcircledb).health_check.from" in messages(run)
+    assert "from: control_node" in messages(run)
+    assert sandbox.requests(mutating=True) == []
+
+
+@needs_root
+def test_probe_script_answers_in_a_debian_root_when_the_port_listens_and_only_then():
+    from sandbox import rootfs
+
+    root = rootfs.clone("dr-tcp-probe")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        rc, out, err = rootfs.run(root, "\n".join(tcp_probe_script("127.0.0.1", port, 5)), timeout=60)
+        assert (rc, err) == (0, "") and f"127.0.0.1:{port} answers from " in out
+    rc, out, err = rootfs.run(root, "\n".join(tcp_probe_script("127.0.0.1", port, 5)), timeout=60)
+    assert rc == 1 and f"127.0.0.1:{port} does not answer from " in err and err.endswith(": Connection refused\n")
