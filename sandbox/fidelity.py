@@ -30,6 +30,12 @@ responses on the wire.
   reservation of many instances is split over pages, each page naming the reservation with its instances on
   that page; moto counted reservations, so a page held any number of instances (a launch of 500 was one item).
   Without ``MaxResults`` (every instance in one answer) or with instance ids, moto answers as before.
+- CreateSnapshot (and CreateSnapshots) of an encrypted volume: AWS encrypts the snapshot with the volume's KMS
+  key ("Snapshots that you create from an encrypted volume are automatically encrypted" with its key) and
+  DescribeSnapshots names it (``KmsKeyId``); moto left the snapshot without a key, so a client could not tell
+  which key a restore from it would use.
+- CreateImage: AWS makes the image's root snapshot from the instance's root volume (its encryption and key);
+  moto snapshots a new blank, unencrypted volume, so an image of an encrypted instance looked unencrypted.
 """
 
 _APPLIED = False
@@ -210,6 +216,41 @@ def _instance_pages_count_instances() -> None:
     InstanceResponse.describe_instances = describe_instances
 
 
+def _snapshots_keep_their_volumes_key() -> None:
+    from moto.ec2.models.elastic_block_store import EBSBackend
+
+    original = EBSBackend.create_snapshot
+
+    def create_snapshot(self, volume_id, *args, **kwargs):
+        snapshot = original(self, volume_id, *args, **kwargs)
+        volume = self.get_volume(volume_id)
+        if volume.encrypted and not snapshot.kms_key_id:
+            snapshot.kms_key_id = volume.kms_key_id
+        return snapshot
+
+    EBSBackend.create_snapshot = create_snapshot
+
+
+def _images_snapshot_the_instances_root_volume() -> None:
+    from moto.ec2.models.amis import Ami
+
+    original = Ami.__init__
+
+    def __init__(self, ec2_backend, ami_id, instance=None, *args, **kwargs):
+        original(self, ec2_backend, ami_id, instance, *args, **kwargs)
+        if instance is None:
+            return
+        mapping = instance.block_device_mapping.get(instance.root_device_name)
+        volume_id = getattr(mapping, "volume_id", None)
+        if not volume_id or volume_id not in ec2_backend.volumes:
+            return
+        blank = self.ebs_snapshot
+        self.ebs_snapshot = ec2_backend.create_snapshot(volume_id, blank.description, self.owner_id, from_ami=ami_id)
+        ec2_backend.snapshots.pop(blank.id, None)
+
+    Ami.__init__ = __init__
+
+
 def apply() -> None:
     global _APPLIED
     if _APPLIED:
@@ -221,4 +262,6 @@ def apply() -> None:
     _read_replicas_start_as_aws_makes_them()
     _the_default_caller_is_an_iam_user()
     _instance_pages_count_instances()
+    _snapshots_keep_their_volumes_key()
+    _images_snapshot_the_instances_root_volume()
     _APPLIED = True

@@ -31,8 +31,10 @@ try:
 except ImportError:  # AnsibleAWSModule reports a missing botocore
     pass
 
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.medcircle.cloudops.plugins.module_utils.common import ParameterError, validate_regions
+from ansible_collections.medcircle.cloudops.plugins.module_utils.kms_access import key_access
 
 DRILL_TAG = "cloudops:drill-id"
 SYSTEM_TAG = "cloudops:system"
@@ -93,7 +95,7 @@ def _error_code(error):
     return getattr(error, "response", {}).get("Error", {}).get("Code", "")
 
 
-DR_SERVICES = ("ec2", "rds", "ssm", "s3", "route53", "backup")
+DR_SERVICES = ("ec2", "rds", "ssm", "s3", "route53", "backup", "kms", "sts", "iam")
 PRIMARY_SERVICES = ("ec2", "rds", "s3")
 
 
@@ -442,6 +444,143 @@ def _backup_source(system, ids, clients, dr_region, vault):
         "created": _iso(_as_time(point["CreationDate"])),
         "detail": "recovery point %s in vault %s" % (arn, vault),
     }
+
+
+# What the principal running the drill needs on the KMS key of an encrypted copy: EC2 launches an instance or
+# creates a volume from an encrypted snapshot with grants the caller makes (AWS's key policy requirements for
+# encrypted EBS volumes); RDS restores an encrypted DB snapshot with a grant the caller creates.
+RESTORE_KEY_ACTIONS = {
+    "ec2": (
+        "kms:CreateGrant",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+    ),
+    "rds": ("kms:CreateGrant", "kms:DescribeKey"),
+}
+KEY_USERS_VARIABLE = {"ec2": "kms_keys_user_principals.ebs", "rds": "kms_keys_user_principals.rds"}
+
+
+class KeyRefused(AnsibleAWSError):
+    """A copy the drill would restore is encrypted with a KMS key that does not let the drill's principal use it."""
+
+
+def _source_keys(source, clients, dr_region):
+    """(service, [key ids]): the KMS keys the restore of this copy uses with the caller's permissions."""
+    kind = source["type"]
+    if kind in ("ami", "ebs_snapshot"):
+        ec2 = clients("ec2", dr_region)
+        snapshot_ids = [source["id"]]
+        if kind == "ami":
+            images = ec2.describe_images(ImageIds=[source["id"]], aws_retry=True).get("Images", [])
+            snapshot_ids = [
+                m["Ebs"]["SnapshotId"]
+                for image in images
+                for m in image.get("BlockDeviceMappings", [])
+                if (m.get("Ebs") or {}).get("SnapshotId")
+            ]
+        snapshots = (
+            ec2.describe_snapshots(SnapshotIds=snapshot_ids, aws_retry=True)["Snapshots"] if snapshot_ids else []
+        )
+        return "ec2", sorted({s["KmsKeyId"] for s in snapshots if s.get("Encrypted") and s.get("KmsKeyId")})
+    rds = clients("rds", dr_region)
+    if kind == "db_snapshot":
+        found = rds.describe_db_snapshots(DBSnapshotIdentifier=source["id"], aws_retry=True)["DBSnapshots"]
+        return "rds", sorted({d["KmsKeyId"] for d in found if d.get("Encrypted") and d.get("KmsKeyId")})
+    if kind == "rds_replica":  # the drill restores a snapshot of the replica: the replica's key
+        found = rds.describe_db_instances(DBInstanceIdentifier=source["id"], aws_retry=True)["DBInstances"]
+        return "rds", sorted({d["KmsKeyId"] for d in found if d.get("StorageEncrypted") and d.get("KmsKeyId")})
+    return None, []
+
+
+def _principal(clients, region):
+    """The ARN key policies name the principal running the drill by (an assumed role: the role, with its path)."""
+    arn = clients("sts", region).get_caller_identity(aws_retry=True)["Arn"]
+    resource = arn.split(":", 5)[5]
+    if resource.startswith("assumed-role/"):
+        role = clients("iam", region).get_role(RoleName=resource.split("/")[1], aws_retry=True)["Role"]
+        return role["Arn"]
+    return arn
+
+
+def _read_key(kms, key_id):
+    """The key as key_access() reads it, or None for an AWS managed key (IAM decides). Grants are None when they
+    cannot be listed; any other read error is raised."""
+    meta = kms.describe_key(KeyId=key_id, aws_retry=True)["KeyMetadata"]
+    if meta.get("KeyManager") == "AWS":
+        return None
+    policy = kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default", aws_retry=True)["Policy"]
+    try:
+        grants = _paginate(kms, "list_grants", "Grants", KeyId=meta["KeyId"])
+    except botocore.exceptions.ClientError:
+        grants = None
+    return {"key_arn": meta["Arn"], "key_policies": [policy], "grants": grants}
+
+
+def check_restore_keys(systems, sources, clients, dr_region):
+    """Whether the principal running the drill may use the KMS keys of the copies it would restore. Read-only.
+
+    Returns ({system name: why it is refused}, {system name: what could not be checked}). A refusal is a key
+    whose policy and grants do not allow an action the restore needs; a condition the evaluation cannot judge,
+    an unreadable key or grant list, or an unknown principal is a note, never a refusal."""
+    refused, notes, wanted = {}, {}, {}
+    for system in systems:
+        source = sources.get(system["name"])
+        if not source or system["kind"] not in ("ec2", "ebs", "rds"):
+            continue
+        try:
+            service, keys = _source_keys(source, clients, dr_region)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+            notes[system["name"]] = "the key of %s was not checked: %s" % (source["id"], error)
+            continue
+        if keys:
+            wanted[system["name"]] = (service, keys, source["id"])
+    if not wanted:
+        return refused, notes
+    try:
+        principal = _principal(clients, dr_region)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        for name in wanted:
+            notes[name] = "the copy's key was not checked: the principal running the drill could not be read (%s)" % (
+                error
+            )
+        return refused, notes
+    kms = clients("kms", dr_region)
+    keys = {}
+    for name, (service, key_ids, copy) in sorted(wanted.items()):
+        for key_id in key_ids:
+            if key_id not in keys:
+                try:
+                    keys[key_id] = _read_key(kms, key_id)
+                except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+                    keys[key_id] = "the key %s could not be read (%s)" % (key_id, error)
+            key = keys[key_id]
+            if key is None:
+                continue
+            if isinstance(key, str):
+                notes[name] = "%s: not checked" % key
+                continue
+            access = key_access(
+                key, principal, RESTORE_KEY_ACTIONS[service], "%s.%s.amazonaws.com" % (service, dr_region), True
+            )
+            if access["missing"] and key["grants"] is not None:
+                refused[name] = "%s is encrypted with %s, whose key policy does not let %s use it (%s)" % (
+                    copy,
+                    key["key_arn"],
+                    principal,
+                    ", ".join(access["missing"]),
+                )
+            elif access["missing"]:
+                notes[name] = "the key policy of %s does not let %s use it (%s) and its grants could not be listed" % (
+                    key["key_arn"],
+                    principal,
+                    ", ".join(access["missing"]),
+                )
+            elif access["unsure"]:
+                notes[name] = "%s: %s" % (key["key_arn"], "; ".join(sorted(set(access["unsure"].values()))))
+    return refused, notes
 
 
 def find_sources(systems, clients, primary_region, dr_region, backup_vault=None):
@@ -1037,12 +1176,26 @@ def run_drill(
             "an AMI/snapshot copy tagged %s or %s, a DB snapshot or read replica, or the DR bucket"
             % (SYSTEM_TAG, "/".join(SOURCE_TAGS.values())),
         )
+    refused, key_notes = check_restore_keys(systems, sources, clients, dr_region)
+    if refused and not check_mode:
+        services = sorted({"rds" if s["kind"] == "rds" else "ec2" for s in systems if s["name"] in refused})
+        raise KeyRefused(
+            message="The drill cannot restore %s: %s. Nothing was changed. Add the principal to %s and run the "
+            "kms_keys role (playbooks/remediate/backups.yml makes the EBS key, playbooks/remediate/rds.yml the RDS "
+            "key), or have the key's administrators allow it; or leave the system out with dr_drill_only"
+            % (
+                ", ".join(sorted(refused)),
+                "; ".join("%s: %s" % item for item in sorted(refused.items())),
+                " and ".join(KEY_USERS_VARIABLE[s] for s in services),
+            )
+        )
     record = {
         "drill_id": drill_id,
         "primary_region": primary_region,
         "dr_region": dr_region,
         "started_at": _iso(started),
         "check_mode": check_mode,
+        "key_notes": key_notes,
     }
     if check_mode:
         record.update(
@@ -1055,13 +1208,13 @@ def run_drill(
                         "tier": s["tier"],
                         "resource": s["resource"],
                         "source": sources[s["name"]],
-                        "problem": None
+                        "problem": refused.get(s["name"])
                         if sources[s["name"]]
                         else "no cross-region copy in %s to recover from" % dr_region,
                     }
                     for s in systems
                 ],
-                "ready": not missing,
+                "ready": not missing and not refused,
             }
         )
         return record

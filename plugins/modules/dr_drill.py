@@ -32,6 +32,13 @@ description:
   - Bad plan data (unknown kind, missing resource, RTO or RPO, a resource that does not exist in the
     primary region, no copy in the DR region, the DR region equal to the primary) fails before any change,
     naming the entry.
+  - Before any change, checks that the principal running the module may use the KMS key of each encrypted
+    copy it would restore (EC2 launches instances and creates volumes from encrypted snapshots, and RDS
+    restores encrypted DB snapshots, with grants made under that principal's permissions), from the key policy
+    and its grants. A key that does not allow it fails the run before any change, naming the system, the copy,
+    the key, the principal and the missing permissions; in check mode it is the system's C(problem). A key
+    or role that cannot be read, or a policy condition the check cannot judge, is returned in
+    RV(drill.key_notes) and the drill goes on.
 author:
   - MedCircle Cloud Operations (@medcircle)
 options:
@@ -173,9 +180,15 @@ drill:
       type: str
       sample: pass
     ready:
-      description: In check mode, true when every system has a copy to recover from.
+      description: In check mode, true when every system has a copy to recover from whose KMS key the
+        principal running the module may use.
       type: bool
       sample: true
+    key_notes:
+      description: Per system, what the KMS key check could not tell (an unreadable key or role, a policy
+        condition it cannot judge). Empty when every key was checked.
+      type: dict
+      sample: {"medcircledb": "the key arn:aws:kms:us-west-2:111122223333:key/1a2b could not be read (AccessDenied)"}
     success:
       description: The same as a boolean (not in check mode).
       type: bool

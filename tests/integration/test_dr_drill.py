@@ -8,11 +8,13 @@ primary region and nothing in the DR region that does not carry its drill id.
 import json
 import os
 import socket
+import time
 
 import dr_estate
+import kms_keys
 import pytest
 from ansible_collections.medcircle.cloudops.plugins.module_utils.dr import tcp_probe_script
-from playbook import run_playbook
+from playbook import run_module, run_playbook
 from sandbox_client import SandboxClient
 
 PORT = 5160
@@ -329,3 +331,97 @@ def test_probe_script_answers_in_a_debian_root_when_the_port_listens_and_only_th
         assert (rc, err) == (0, "") and f"127.0.0.1:{port} answers from " in out
     rc, out, err = rootfs.run(root, "\n".join(tcp_probe_script("127.0.0.1", port, 5)), timeout=60)
     assert rc == 1 and f"127.0.0.1:{port} does not answer from " in err and err.endswith(": Connection refused\n")
+
+
+def database_drill(sandbox, drill_id, check=False, **args):
+    """The dr_drill module run on its own for the plan's database."""
+    args.update(systems=plan_systems(), only=["medcircledb"], primary_region=dr_estate.PRIMARY, dr_region=dr_estate.DR)
+    return run_module(sandbox, "medcircle.cloudops.dr_drill", dict(args, drill_id=drill_id), check=check)
+
+
+def test_copy_encrypted_with_a_key_the_drill_may_not_use_stops_it_before_any_change(estate, tmp_path):
+    sandbox, copies = estate
+    kms_keys.key_of_another_team(sandbox, "alias/drill-other-team", [dr_estate.DR], "another team's database key")
+    rds = sandbox.client("rds", dr_estate.DR)
+    # a newer copy of the database, encrypted with that key: the drill would restore it
+    rds.copy_db_snapshot(
+        SourceDBSnapshotIdentifier=copies["db_snapshot"],
+        TargetDBSnapshotIdentifier="medcircledb-dr-other-key",
+        KmsKeyId="alias/drill-other-team",
+        Tags=[{"Key": "cloudops:source-db", "Value": dr_estate.DB_ID}],
+    )
+    try:
+        sandbox.clear_requests()
+        run = drill(sandbox, tmp_path, dr_drill_id="drill-it-key", dr_drill_only=["medcircledb"])
+        assert run.returncode != 0
+        said = messages(run)
+        assert "The drill cannot start in us-west-2; nothing was changed" in said
+        assert "medcircledb: medcircledb-dr-other-key is encrypted with arn:aws:kms:us-west-2:" in said
+        assert "does not let arn:aws:iam::123456789012:user/moto use it (kms:CreateGrant, kms:DescribeKey)" in said
+        assert "kms_keys_user_principals.rds" in said
+        assert sandbox.requests(mutating=True) == []
+        assert not (tmp_path / "dr" / "drill-history.json").exists()
+
+        # the module refuses on its own too (a key changed between the plan and the drill)
+        result = database_drill(sandbox, "drill-it-key", network=NETWORK)
+        assert result["failed"] and result["msg"].startswith("The drill cannot restore medcircledb: ")
+        assert "Nothing was changed" in result["msg"] and "kms_keys_user_principals.rds" in result["msg"]
+        assert sandbox.requests(mutating=True) == []
+    finally:
+        rds.delete_db_snapshot(DBSnapshotIdentifier="medcircledb-dr-other-key")
+
+
+def test_copy_encrypted_with_a_key_that_leaves_it_to_iam_is_drilled(estate, tmp_path):
+    sandbox, copies = estate
+    kms = sandbox.client("kms", dr_estate.DR)
+    key = kms.create_key(Description="database key with the default key policy")["KeyMetadata"]  # IAM decides
+    rds = sandbox.client("rds", dr_estate.DR)
+    rds.copy_db_snapshot(
+        SourceDBSnapshotIdentifier=copies["db_snapshot"],
+        TargetDBSnapshotIdentifier="medcircledb-dr-default-key",
+        KmsKeyId=key["Arn"],
+        Tags=[{"Key": "cloudops:source-db", "Value": dr_estate.DB_ID}],
+    )
+    try:
+        plan = database_drill(sandbox, "drill-it-key-ok", check=True)
+        assert not plan["failed"], plan.get("msg")
+        (system,) = plan["drill"]["systems"]
+        assert system["source"]["id"] == "medcircledb-dr-default-key"
+        assert system["problem"] is None and plan["drill"]["ready"] is True and plan["drill"]["key_notes"] == {}
+    finally:
+        rds.delete_db_snapshot(DBSnapshotIdentifier="medcircledb-dr-default-key")
+
+
+def test_ami_whose_snapshot_key_the_drill_may_not_use_stops_it_before_any_change(estate, tmp_path):
+    sandbox, _ = estate
+    kms_keys.key_of_another_team(sandbox, "alias/drill-other-team-ebs", [dr_estate.DR], "another team's EBS key")
+    ec2 = sandbox.client("ec2", dr_estate.DR)
+    # an image of the application in the DR region, newer than the copy, made from an instance whose root volume
+    # is encrypted with that key (the image's snapshot is encrypted with it)
+    base = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(
+        ImageId=base,
+        MinCount=1,
+        MaxCount=1,
+        BlockDeviceMappings=[
+            {
+                "DeviceName": "/dev/sda1",
+                "Ebs": {"VolumeSize": 8, "Encrypted": True, "KmsKeyId": "alias/drill-other-team-ebs"},
+            }
+        ],
+    )["Instances"][0]["InstanceId"]
+    time.sleep(1.1)  # image creation times count whole seconds: this one is the newest
+    image = ec2.create_image(InstanceId=instance, Name="medcircle-app-other-key")["ImageId"]
+    ec2.create_tags(Resources=[image], Tags=[{"Key": "cloudops:system", "Value": "medcircle-app"}])
+    try:
+        sandbox.clear_requests()
+        run = drill(sandbox, tmp_path, dr_drill_id="drill-it-ebs-key", dr_drill_only=["medcircle-app"])
+        assert run.returncode != 0
+        said = messages(run)
+        assert f"medcircle-app: {image} is encrypted with arn:aws:kms:us-west-2:" in said
+        assert "kms:CreateGrant, kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext" in said
+        assert "kms_keys_user_principals.ebs" in said
+        assert sandbox.requests(mutating=True) == []
+    finally:
+        ec2.deregister_image(ImageId=image)
+        ec2.terminate_instances(InstanceIds=[instance])

@@ -168,3 +168,31 @@ def test_instance_pages_count_instances_and_split_a_launch(clean_sandbox):
     assert sum(len(r["Instances"]) for r in ec2.describe_instances()["Reservations"]) == 10
     with pytest.raises(ClientError, match="InvalidNextToken"):
         ec2.describe_instances(MaxResults=5, NextToken="i-0notaninstance")
+
+
+def test_snapshots_and_images_of_an_encrypted_volume_keep_its_key(clean_sandbox):
+    ec2 = clean_sandbox.client("ec2", "us-west-2")
+    key = clean_sandbox.client("kms", "us-west-2").create_key()["KeyMetadata"]["Arn"]
+    plain = ec2.create_volume(AvailabilityZone="us-west-2a", Size=8)["VolumeId"]
+    sealed = ec2.create_volume(AvailabilityZone="us-west-2a", Size=8, Encrypted=True, KmsKeyId=key)["VolumeId"]
+    snapshots = ec2.describe_snapshots(
+        SnapshotIds=[ec2.create_snapshot(VolumeId=v)["SnapshotId"] for v in (plain, sealed)]
+    )["Snapshots"]
+    by_volume = {s["VolumeId"]: s for s in snapshots}
+    assert by_volume[plain]["Encrypted"] is False and "KmsKeyId" not in by_volume[plain]
+    assert by_volume[sealed]["Encrypted"] is True and by_volume[sealed]["KmsKeyId"] == key
+
+    # an image of an instance is made from the instance's root volume: its size, encryption and key
+    image_id = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(
+        ImageId=image_id,
+        MinCount=1,
+        MaxCount=1,
+        BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 9, "Encrypted": True, "KmsKeyId": key}}],
+    )["Instances"][0]["InstanceId"]
+    image = ec2.describe_images(ImageIds=[ec2.create_image(InstanceId=instance, Name="app-image")["ImageId"]])
+    (mapping,) = image["Images"][0]["BlockDeviceMappings"]
+    (snapshot,) = ec2.describe_snapshots(SnapshotIds=[mapping["Ebs"]["SnapshotId"]])["Snapshots"]
+    assert (snapshot["VolumeSize"], snapshot["Encrypted"], snapshot["KmsKeyId"]) == (9, True, key)
+    made = [s for s in ec2.describe_snapshots()["Snapshots"] if instance in s.get("Description", "")]
+    assert [s["SnapshotId"] for s in made] == [snapshot["SnapshotId"]]  # no blank snapshot left behind
