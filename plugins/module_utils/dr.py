@@ -460,7 +460,8 @@ RESTORE_KEY_ACTIONS = {
     ),
     "rds": ("kms:CreateGrant", "kms:DescribeKey"),
 }
-KEY_USERS_VARIABLE = {"ec2": "kms_keys_user_principals.ebs", "rds": "kms_keys_user_principals.rds"}
+# the purpose of kms_keys_user_principals a key of each service belongs to (backup: AWS Backup's copies)
+KEY_PURPOSE = {"ec2": "ebs", "rds": "rds"}
 
 
 class KeyRefused(AnsibleAWSError):
@@ -516,7 +517,11 @@ def _read_key(kms, key_id):
         grants = _paginate(kms, "list_grants", "Grants", KeyId=meta["KeyId"])
     except botocore.exceptions.ClientError:
         grants = None
-    return {"key_arn": meta["Arn"], "key_policies": [policy], "grants": grants}
+    try:  # the alias tells which purpose of kms_keys_user_principals the key belongs to
+        aliases = [a["AliasName"] for a in kms.list_aliases(KeyId=meta["KeyId"], aws_retry=True).get("Aliases", [])]
+    except botocore.exceptions.ClientError:
+        aliases = []
+    return {"key_arn": meta["Arn"], "key_policies": [policy], "grants": grants, "aliases": aliases}
 
 
 def check_restore_keys(systems, sources, clients, dr_region):
@@ -566,9 +571,10 @@ def check_restore_keys(systems, sources, clients, dr_region):
                 key, principal, RESTORE_KEY_ACTIONS[service], "%s.%s.amazonaws.com" % (service, dr_region), True
             )
             if access["missing"] and key["grants"] is not None:
-                refused[name] = "%s is encrypted with %s, whose key policy does not let %s use it (%s)" % (
+                refused[name] = "%s is encrypted with %s%s, whose key policy does not let %s use it (%s)" % (
                     copy,
                     key["key_arn"],
+                    " (%s)" % ", ".join(key["aliases"]) if key["aliases"] else "",
                     principal,
                     ", ".join(access["missing"]),
                 )
@@ -1180,13 +1186,15 @@ def run_drill(
     if refused and not check_mode:
         services = sorted({"rds" if s["kind"] == "rds" else "ec2" for s in systems if s["name"] in refused})
         raise KeyRefused(
-            message="The drill cannot restore %s: %s. Nothing was changed. Add the principal to %s and run the "
-            "kms_keys role (playbooks/remediate/backups.yml makes the EBS key, playbooks/remediate/rds.yml the RDS "
-            "key), or have the key's administrators allow it; or leave the system out with dr_drill_only"
+            message="The drill cannot restore %s: %s. Nothing was changed. Add the principal to "
+            "kms_keys_user_principals under the key's purpose (%s; backup for AWS Backup's copies) and run the "
+            "kms_keys role (playbooks/remediate/backups.yml makes the EBS and backup keys, "
+            "playbooks/remediate/rds.yml the RDS key), or have the key's administrators allow it; or leave the "
+            "system out with dr_drill_only"
             % (
                 ", ".join(sorted(refused)),
                 "; ".join("%s: %s" % item for item in sorted(refused.items())),
-                " and ".join(KEY_USERS_VARIABLE[s] for s in services),
+                " or ".join(KEY_PURPOSE[s] for s in services),
             )
         )
     record = {

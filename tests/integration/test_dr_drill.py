@@ -357,15 +357,16 @@ def test_copy_encrypted_with_a_key_the_drill_may_not_use_stops_it_before_any_cha
         said = messages(run)
         assert "The drill cannot start in us-west-2; nothing was changed" in said
         assert "medcircledb: medcircledb-dr-other-key is encrypted with arn:aws:kms:us-west-2:" in said
-        assert "does not let arn:aws:iam::123456789012:user/moto use it (kms:CreateGrant, kms:DescribeKey)" in said
-        assert "kms_keys_user_principals.rds" in said
+        assert "(alias/drill-other-team), whose key policy does not let arn:aws:iam::123456789012:user/moto" in said
+        assert "use it (kms:CreateGrant, kms:DescribeKey)" in said
+        assert "add it to kms_keys_user_principals under the key's purpose" in said
         assert sandbox.requests(mutating=True) == []
         assert not (tmp_path / "dr" / "drill-history.json").exists()
 
         # the module refuses on its own too (a key changed between the plan and the drill)
         result = database_drill(sandbox, "drill-it-key", network=NETWORK)
         assert result["failed"] and result["msg"].startswith("The drill cannot restore medcircledb: ")
-        assert "Nothing was changed" in result["msg"] and "kms_keys_user_principals.rds" in result["msg"]
+        assert "Nothing was changed" in result["msg"] and "under the key's purpose (rds; " in result["msg"]
         assert sandbox.requests(mutating=True) == []
     finally:
         rds.delete_db_snapshot(DBSnapshotIdentifier="medcircledb-dr-other-key")
@@ -420,7 +421,7 @@ def test_ami_whose_snapshot_key_the_drill_may_not_use_stops_it_before_any_change
         said = messages(run)
         assert f"medcircle-app: {image} is encrypted with arn:aws:kms:us-west-2:" in said
         assert "kms:CreateGrant, kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext" in said
-        assert "kms_keys_user_principals.ebs" in said
+        assert "(alias/drill-other-team-ebs)" in said
         assert sandbox.requests(mutating=True) == []
     finally:
         ec2.deregister_image(ImageId=image)

@@ -165,6 +165,33 @@ def test_a_key_the_play_may_not_use_fails_before_any_change(sandbox_rds):
     assert sandbox_rds.requests(mutating=True) == []
 
 
+def test_the_key_check_leaves_out_what_tags_leave_out(sandbox_rds):
+    """A primary-region key the play may not use matters only to the encrypted copy: a run whose tags leave the
+    encryption out (the DR replica only) is not stopped by it; the same run with the encryption is."""
+    alias = "alias/medcircle-rds-locked-primary"
+    key_of_another_team(sandbox_rds, alias, (P,), "RDS key of another team, primary region only")
+    kms = sandbox_rds.client("kms", DR)
+    kms.create_alias(
+        AliasName=alias, TargetKeyId=kms.create_key(Description="RDS key, IAM decides")["KeyMetadata"]["KeyId"]
+    )
+    check = "1.5 2.3 | AUDIT | Check that this play may use the RDS key where this run uses it"
+    for args, refused in (
+        (("--tags", "rds_protection", "--skip-tags", "rds_encryption"), False),
+        (("--tags", "rds_replica"), False),
+        (("--tags", "rds_protection", "--skip-tags", "rds_encryption,rds_monitoring"), False),
+        (("--tags", "rds_protection"), True),
+    ):
+        sandbox_rds.clear_requests()
+        run = run_playbook(sandbox_rds, PLAYBOOK, *args, check=True, extra_vars={"rds_protection_kms_key_id": alias})
+        if refused:
+            assert run.returncode != 0 and f"in {P} the key policy does not allow it" in run.task(check)["msg"], args
+            assert f"in {DR}" not in run.task(check)["msg"]
+        else:
+            assert run.returncode == 0, (args, run.stdout[-3000:])
+            assert not run.task(check).get("failed"), args
+        assert sandbox_rds.requests(mutating=True) == []
+
+
 def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds, tmp_path):
     run = run_playbook(sandbox_rds, PLAYBOOK)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
