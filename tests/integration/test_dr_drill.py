@@ -323,14 +323,18 @@ def test_probe_script_answers_in_a_debian_root_when_the_port_listens_and_only_th
     from sandbox import rootfs
 
     root = rootfs.clone("dr-tcp-probe")
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        port = listener.getsockname()[1]
+    try:
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            port = listener.getsockname()[1]
+            rc, out, err = rootfs.run(root, "\n".join(tcp_probe_script("127.0.0.1", port, 5)), timeout=60)
+            assert (rc, err) == (0, "") and f"127.0.0.1:{port} answers from " in out
         rc, out, err = rootfs.run(root, "\n".join(tcp_probe_script("127.0.0.1", port, 5)), timeout=60)
-        assert (rc, err) == (0, "") and f"127.0.0.1:{port} answers from " in out
-    rc, out, err = rootfs.run(root, "\n".join(tcp_probe_script("127.0.0.1", port, 5)), timeout=60)
-    assert rc == 1 and f"127.0.0.1:{port} does not answer from " in err and err.endswith(": Connection refused\n")
+        assert rc == 1 and f"127.0.0.1:{port} does not answer from " in err
+        assert err.endswith(": Connection refused\n")
+    finally:
+        rootfs.remove("dr-tcp-probe")
 
 
 def database_drill(sandbox, drill_id, check=False, **args):
