@@ -188,7 +188,7 @@ drill:
       description: Per system, what the KMS key check could not tell (an unreadable key or role, a policy
         condition it cannot judge). Empty when every key was checked.
       type: dict
-      sample: {"medcircledb": "the key arn:aws:kms:us-west-2:111122223333:key/1a2b could not be read (AccessDenied)"}
+      sample: {"medcircledb": "the key alias/medcircle-rds could not be read (AccessDeniedException): not checked"}
     success:
       description: The same as a boolean (not in check mode).
       type: bool
