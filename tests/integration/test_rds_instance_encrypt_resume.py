@@ -20,7 +20,6 @@ from sandbox_client import ANSIBLE_ACCESS_KEY, ANSIBLE_SECRET_KEY
 
 DB = "medcircledb"
 REGION = "us-east-1"
-TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
 DELETES = ("DeleteDBInstance", "DeleteDBSnapshot")
 # The steps' calls, in the order the swap makes them; each is made to fail in one run.
 INTERRUPTIONS = [
@@ -64,11 +63,18 @@ def instances(sandbox):
     return {db["DBInstanceIdentifier"]: db for db in rds.describe_db_instances()["DBInstances"]}
 
 
-def the_original(sandbox):
+def today():
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
+
+
+def the_original(sandbox, dates):
     """The one unencrypted instance: the original, under its own identifier or renamed (the sandbox gives a
-    restored instance the same DbiResourceId, so the original is found by what it is)."""
+    restored instance the same DbiResourceId, so the original is found by what it is). Renamed, it carries the
+    date the swap tagged it with, one of ``dates`` (the days the test ran on: a run may cross midnight)."""
     (found,) = [db for db in instances(sandbox).values() if not db["StorageEncrypted"]]
-    assert found["DBInstanceIdentifier"] in (DB, f"{DB}-unencrypted-{TODAY}"), found["DBInstanceIdentifier"]
+    date = {t["Key"]: t["Value"] for t in found.get("TagList") or []}.get("cloudops:encrypt-date")
+    assert date is None or date in dates, (date, dates)
+    assert found["DBInstanceIdentifier"] in (DB, f"{DB}-unencrypted-{date}"), found["DBInstanceIdentifier"]
     return found
 
 
@@ -94,6 +100,7 @@ def database(clean_sandbox):
 def test_interrupted_at_each_step_resumes_without_deleting_the_original(clean_sandbox, database, capsys):
     sb = clean_sandbox
     succeeded = []  # the mutating calls that went through, over all runs
+    dates = {today()}
     for step, rule in INTERRUPTIONS:
         sb.clear_requests()
         sb.set_faults([{"service": "rds", "error_rate": 1.0, **rule}])
@@ -104,13 +111,14 @@ def test_interrupted_at_each_step_resumes_without_deleting_the_original(clean_sa
         assert {r["operation"] for r in injected} == {rule["operation"]}, step
         sent = [r["operation"] for r in sb.requests(service="rds", mutating=True)]
         assert not set(sent) & set(DELETES), f"{step}: {sent}"
-        original = the_original(sb)
+        dates.add(today())
+        original = the_original(sb, dates)
         assert original["AllocatedStorage"] == 20
         succeeded.extend(r["operation"] for r in sb.requests(service="rds", mutating=True) if not r["fault"])
 
-    date = TODAY
     sb.clear_requests()
     result = run_inline(sb, {}, capsys)
+    dates.add(today())
     assert result.get("failed") is not True, result
     assert result["changed"] is True
     assert [s["step"] for s in result["plan"]] == ["rename_new"]
@@ -123,7 +131,9 @@ def test_interrupted_at_each_step_resumes_without_deleting_the_original(clean_sa
 
     dbs = instances(sb)
     assert dbs[DB]["StorageEncrypted"] is True
-    kept = the_original(sb)
+    kept = the_original(sb, dates)
+    # the date of the first run that tagged the original names everything, whichever day the swap ended on
+    date = {t["Key"]: t["Value"] for t in kept["TagList"]}["cloudops:encrypt-date"]
     assert kept["DBInstanceIdentifier"] == f"{DB}-unencrypted-{date}"
     assert kept["StorageEncrypted"] is False and kept["DeletionProtection"] is True
     assert f"{DB}-enc" not in dbs

@@ -76,7 +76,9 @@ def test_snapshots_every_volume_with_run_and_expiry_tags(ec2, capsys):
         {"Snapshots": [snapshot("snap-1", ROOT), snapshot("snap-2", DATA)]},
         {"SnapshotIds": ["snap-1", "snap-2"]},
     )
+    week_from = [datetime.datetime.now(datetime.UTC)]
     rc, result = run({"instance_ids": [INSTANCE], "run_id": "r1", "expire_after_days": 7}, capsys)
+    week_from.append(datetime.datetime.now(datetime.UTC))
     assert rc == 0 and result["changed"] is True
     (entry,) = result["instances"]
     assert entry["action"] == "snapshotted"
@@ -84,8 +86,8 @@ def test_snapshots_every_volume_with_run_and_expiry_tags(ec2, capsys):
         ("snap-1", "/dev/xvda", "completed"),
         ("snap-2", "/dev/xvdf", "completed"),
     ]
-    expected = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=7)).strftime("%Y-%m-%d")
-    assert result["expires"] == expected
+    # seven days from the run, whichever side of midnight it ended on
+    assert result["expires"] in {(t + datetime.timedelta(days=7)).strftime("%Y-%m-%d") for t in week_from}
 
 
 def test_a_second_run_and_check_mode_change_nothing(ec2, capsys):
