@@ -1,7 +1,8 @@
-"""Fault injection: rules that answer matching requests with throttling or server errors."""
+"""Fault injection: rules that answer matching requests with throttling, server errors or a named AWS error."""
 
 import difflib
 import random
+import re
 import threading
 import time
 
@@ -13,7 +14,11 @@ RULE_FIELDS = {
     "region": "region, e.g. eu-west-1 (missing = every region)",
     "throttle_rate": "share of matching calls answered with the service's throttling error, 0..1",
     "error_rate": "share of matching calls answered with a server error, 0..1",
-    "error_status": "HTTP status of the server error: 500 (InternalError, the default) or 503 (ServiceUnavailable)",
+    "error_status": "HTTP status of the error: 500 (InternalError, the default) or 503 (ServiceUnavailable); "
+    "with error_code, 400 (the default) or 403",
+    "error_code": "answer the error_rate share with this AWS error code instead of a server error "
+    "(e.g. AccessDeniedException, UnauthorizedOperation, AccessDenied): a refusal the caller does not retry",
+    "error_message": "the message of the error_code answer (missing = one that names the rule)",
     "count": "at most this many injections, then the rule is spent (missing = unlimited)",
     "seed": "random seed, for repeatable runs",
     "delay_seconds": "sleep this many seconds (0..600) before answering a matching call (slow APIs, restore durations)",
@@ -26,6 +31,10 @@ RULE_FIELDS = {
 MAX_RATE_LIMIT = 100000
 
 MAX_DELAY_SECONDS = 600
+
+ERROR_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9.]{0,99}$")
+CLIENT_ERROR_STATUSES = (400, 403)
+SERVER_ERROR_STATUSES = (500, 503)
 
 
 class RuleError(ValueError):
@@ -41,7 +50,9 @@ class Rule:
         self.region = spec.get("region")
         self.throttle_rate = float(spec.get("throttle_rate", 0))
         self.error_rate = float(spec.get("error_rate", 0))
-        self.error_status = int(spec.get("error_status", 500))
+        self.error_code = spec.get("error_code")
+        self.error_message = spec.get("error_message")
+        self.error_status = int(spec.get("error_status", 400 if self.error_code else 500))
         self.count = spec.get("count")
         self.delay_seconds = float(spec.get("delay_seconds", 0))
         self.match = spec.get("match")
@@ -136,8 +147,21 @@ def validate_rules(payload) -> list[dict]:
             )
         if throttle + error > 1:
             raise RuleError(f"{where}: throttle_rate + error_rate must not exceed 1, got {throttle + error}")
-        if "error_status" in rule and rule["error_status"] not in (500, 503):
-            raise RuleError(f"{where}: error_status must be 500 or 503, got {rule['error_status']!r}")
+        code = rule.get("error_code")
+        if code is not None and (not isinstance(code, str) or not ERROR_CODE.match(code)):
+            raise RuleError(
+                f"{where}: error_code must be an AWS error code (letters, digits and dots, such as "
+                f"AccessDeniedException), got {code!r}"
+            )
+        if "error_message" in rule and (not isinstance(rule["error_message"], str) or code is None):
+            raise RuleError(f"{where}: error_message is the message of error_code's answer: a string, with error_code")
+        if code is not None and not error:
+            raise RuleError(f"{where}: error_code answers the error_rate share of calls; set error_rate above 0")
+        statuses = CLIENT_ERROR_STATUSES if code is not None else SERVER_ERROR_STATUSES
+        if "error_status" in rule and rule["error_status"] not in statuses:
+            what = "with error_code, error_status must be 400 or 403" if code else "error_status must be 500 or 503"
+            hint = "" if code else " (set error_code for a 4xx refusal)"
+            raise RuleError(f"{where}: {what}, got {rule['error_status']!r}{hint}")
         count = rule.get("count")
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise RuleError(f"{where}: count must be a whole number of 1 or more, got {count!r}")

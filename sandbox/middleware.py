@@ -115,6 +115,9 @@ class SandboxMiddleware:
             if kind == "throttle":
                 code, status = protocols.throttling_error(info.service, info.operation, info.protocol)
                 message = "Rate exceeded"
+            elif rule.error_code:
+                status, code = rule.error_status, rule.error_code
+                message = rule.error_message or f"{code} from the sandbox's fault rule {rule.index}"
             else:
                 status = rule.error_status
                 code = protocols.SERVER_ERRORS[status]

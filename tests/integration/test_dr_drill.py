@@ -397,6 +397,98 @@ def test_copy_encrypted_with_a_key_that_leaves_it_to_iam_is_drilled(estate, tmp_
         rds.delete_db_snapshot(DBSnapshotIdentifier="medcircledb-dr-default-key")
 
 
+def _copy_with_key(sandbox, copies, key, name):
+    """A newer copy of the database in the DR region, encrypted with ``key``: the drill would restore it."""
+    sandbox.client("rds", dr_estate.DR).copy_db_snapshot(
+        SourceDBSnapshotIdentifier=copies["db_snapshot"],
+        TargetDBSnapshotIdentifier=name,
+        KmsKeyId=key,
+        Tags=[{"Key": "cloudops:source-db", "Value": dr_estate.DB_ID}],
+    )
+
+
+def test_copy_whose_key_policy_cannot_be_read_is_drilled_with_a_note(estate, tmp_path):
+    sandbox, copies = estate
+    key = sandbox.client("kms", dr_estate.DR).create_key(Description="a key whose policy the drill may not read")
+    arn = key["KeyMetadata"]["Arn"]
+    _copy_with_key(sandbox, copies, arn, "medcircledb-dr-unreadable-key")
+    refusal = {
+        "service": "kms",
+        "operation": "GetKeyPolicy",
+        "region": dr_estate.DR,
+        "error_rate": 1.0,
+        "error_code": "AccessDeniedException",
+        "error_message": "User: arn:aws:iam::123456789012:user/moto is not authorized to perform: kms:GetKeyPolicy",
+    }
+    try:
+        sandbox.set_faults([refusal])
+        plan = database_drill(sandbox, "drill-it-key-note", check=True)
+        assert not plan["failed"], plan.get("msg")
+        (system,) = plan["drill"]["systems"]
+        assert system["source"]["id"] == "medcircledb-dr-unreadable-key"
+        assert system["problem"] is None and plan["drill"]["ready"] is True
+        note = plan["drill"]["key_notes"]["medcircledb"]
+        assert note.startswith(f"the key {arn} could not be read (An error occurred (AccessDeniedException)")
+        assert note.endswith("is not authorized to perform: kms:GetKeyPolicy): not checked")
+
+        # the playbook says so, and goes on to the drill (check mode: nothing is changed)
+        sandbox.clear_requests()
+        run = run_playbook(
+            sandbox,
+            "playbooks/dr_drill.yml",
+            check=True,
+            extra_vars={
+                "cloudops_reports_dir": str(tmp_path),
+                "dr_drill_network": NETWORK,
+                "dr_drill_id": "drill-it-key-note",
+                "dr_drill_only": ["medcircledb"],
+            },
+        )
+        assert run.returncode == 0, run.stdout[-3000:]
+        said = run.task("5.6 | AUDIT | Say which copies' keys could not be checked")
+        assert f"medcircledb: the key {arn} could not be read" in json.dumps(said)
+        assert sandbox.requests(mutating=True) == []
+        assert [r["fault"] for r in sandbox.requests(service="kms") if r["fault"]]  # the refusal was met
+    finally:
+        sandbox.clear_faults()
+        sandbox.client("rds", dr_estate.DR).delete_db_snapshot(DBSnapshotIdentifier="medcircledb-dr-unreadable-key")
+
+
+def test_key_policy_that_refuses_with_grants_unlisted_is_a_note_not_a_refusal(estate, tmp_path):
+    """A grant may still let the principal use the key: when the grants cannot be listed, the drill is not stopped
+    on the key policy alone."""
+    sandbox, copies = estate
+    kms_keys.key_of_another_team(sandbox, "alias/drill-grants-unlisted", [dr_estate.DR], "another team's key")
+    _copy_with_key(sandbox, copies, "alias/drill-grants-unlisted", "medcircledb-dr-grants-unlisted")
+    try:
+        sandbox.set_faults(
+            [
+                {
+                    "service": "kms",
+                    "operation": "ListGrants",
+                    "region": dr_estate.DR,
+                    "error_rate": 1.0,
+                    "error_code": "AccessDeniedException",
+                }
+            ]
+        )
+        plan = database_drill(sandbox, "drill-it-grants", check=True)
+        assert not plan["failed"], plan.get("msg")
+        assert plan["drill"]["ready"] is True
+        note = plan["drill"]["key_notes"]["medcircledb"]
+        assert "does not let arn:aws:iam::123456789012:user/moto use it (kms:CreateGrant, kms:DescribeKey)" in note
+        assert note.endswith("and its grants could not be listed")
+
+        sandbox.clear_faults()  # with the grants listed (none for the principal), the same key is a refusal
+        result = database_drill(sandbox, "drill-it-grants", check=True)
+        (system,) = result["drill"]["systems"]
+        assert result["drill"]["ready"] is False and result["drill"]["key_notes"] == {}
+        assert "(alias/drill-grants-unlisted), whose key policy does not let" in system["problem"]
+    finally:
+        sandbox.clear_faults()
+        sandbox.client("rds", dr_estate.DR).delete_db_snapshot(DBSnapshotIdentifier="medcircledb-dr-grants-unlisted")
+
+
 def test_ami_whose_snapshot_key_the_drill_may_not_use_stops_it_before_any_change(estate, tmp_path):
     sandbox, _ = estate
     kms_keys.key_of_another_team(sandbox, "alias/drill-other-team-ebs", [dr_estate.DR], "another team's EBS key")

@@ -95,6 +95,51 @@ def test_server_errors(quiet_sandbox, no_backoff, service, call, error_status, c
     assert [entry["fault"] for entry in quiet_sandbox.requests(service=service)] == [code, code, code, None]
 
 
+@pytest.mark.parametrize(
+    ("service", "call", "code", "status"),
+    [
+        ("ec2", lambda c: c.describe_vpcs(), "UnauthorizedOperation", 403),
+        ("iam", lambda c: c.get_role(RoleName="any"), "AccessDenied", 403),
+        ("kms", lambda c: c.get_key_policy(KeyId="alias/any", PolicyName="default"), "AccessDeniedException", 400),
+        ("s3", lambda c: c.list_buckets(), "AccessDenied", 403),
+        ("rds", lambda c: c.describe_db_instances(), "AccessDenied", 400),
+    ],
+)
+def test_named_errors_are_answered_once_and_not_retried(quiet_sandbox, no_backoff, service, call, code, status):
+    quiet_sandbox.set_faults(
+        [{"service": service, "error_rate": 1.0, "error_code": code, "error_status": status, "count": 1}]
+    )
+    with pytest.raises(ClientError) as raised:
+        call(quiet_sandbox.client(service, config=standard(3)))
+    error = raised.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (code, status)
+    assert error["Error"]["Message"] == f"{code} from the sandbox's fault rule 0"
+    assert error["ResponseMetadata"]["RetryAttempts"] == 0  # a refusal: botocore does not ask again
+    assert [entry["fault"] for entry in quiet_sandbox.requests(service=service)] == [code]
+
+
+def test_a_named_error_says_the_rules_message_and_defaults_to_400(quiet_sandbox):
+    rules = quiet_sandbox.set_faults(
+        [
+            {
+                "service": "kms",
+                "operation": "DescribeKey",
+                "error_rate": 1.0,
+                "error_code": "AccessDeniedException",
+                "error_message": "User: arn:aws:iam::123456789012:user/moto is not authorized to perform: "
+                "kms:DescribeKey",
+            }
+        ]
+    )
+    assert rules[0]["error_code"] == "AccessDeniedException"
+    kms = quiet_sandbox.client("kms", config=standard(1))
+    with pytest.raises(ClientError) as raised:
+        kms.describe_key(KeyId="alias/any")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert raised.value.response["Error"]["Message"].endswith("is not authorized to perform: kms:DescribeKey")
+    kms.list_keys()  # other operations answer
+
+
 def test_rule_matches_one_operation(quiet_sandbox):
     quiet_sandbox.set_faults([{"service": "ec2", "operation": "DescribeVpcs", "throttle_rate": 1.0}])
     ec2 = quiet_sandbox.client("ec2", config=standard(1))
@@ -208,6 +253,11 @@ def test_faults_are_listed_and_cleared(quiet_sandbox):
         ([{"throttle_rate": 1, "colour": "red"}], "unknown field(s) colour"),
         ([{"throttle_rate": 1, "count": 0}], "count must be a whole number"),
         ([{"error_rate": 1, "error_status": 502}], "error_status must be 500 or 503"),
+        ([{"error_rate": 1, "error_status": 403}], "(set error_code for a 4xx refusal)"),
+        ([{"error_rate": 1, "error_code": "AccessDenied", "error_status": 500}], "must be 400 or 403"),
+        ([{"error_rate": 1, "error_code": "Access Denied"}], "error_code must be an AWS error code"),
+        ([{"throttle_rate": 1, "error_code": "AccessDenied"}], "set error_rate above 0"),
+        ([{"error_rate": 1, "error_message": "no"}], "error_message is the message of error_code's answer"),
         ([{"rate_limit": 0}], "rate_limit must be a number from 0.01"),
         ([{"burst": 10, "throttle_rate": 1}], "set rate_limit too"),
         ([{"rate_limit": 5, "throttle_rate": 0.5}], "cannot be combined"),
