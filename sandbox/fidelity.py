@@ -36,6 +36,16 @@ responses on the wire.
   which key a restore from it would use.
 - CreateImage: AWS makes the image's root snapshot from the instance's root volume (its encryption and key);
   moto snapshots a new blank, unencrypted volume, so an image of an encrypted instance looked unencrypted.
+- CopySnapshot and CopyImage: AWS encrypts the copy when the source is encrypted, when ``Encrypted`` is true or
+  when encryption by default is on in the destination region ("You can encrypt a copy of an unencrypted snapshot,
+  but you cannot create an unencrypted copy of an encrypted snapshot"), with ``KmsKeyId`` (which needs
+  ``Encrypted``) or else the region's default KMS key for EBS, and DescribeSnapshots names the key by its ARN.
+  moto ignored ``Encrypted``: an unencrypted snapshot copied with ``Encrypted`` and a key stayed unencrypted, an
+  encrypted one copied without a key had none, and an image's copy got a new unencrypted snapshot.
+- CreateVolume (and the volumes RunInstances makes): AWS names a volume's key by its ARN whatever the request named
+  it by (an alias), encrypts a volume made from an encrypted snapshot with the snapshot's key unless another is
+  given, and encrypts every new volume when encryption by default is on in the region; moto kept the request's
+  alias, gave a volume restored from an encrypted snapshot no key, and ignored encryption by default.
 """
 
 _APPLIED = False
@@ -251,6 +261,95 @@ def _images_snapshot_the_instances_root_volume() -> None:
     Ami.__init__ = __init__
 
 
+def _copy_encryption(response, source_snapshot, source_region):
+    """(encrypted, key ARN or None) of a copy into the response's region, as AWS makes it; raises AWS's error for
+    a KmsKeyId without Encrypted."""
+    from moto.ec2.exceptions import InvalidParameterDependency
+
+    backend = response.ec2_backend
+    asked = str(response._get_param("Encrypted") or "").lower() == "true"
+    key = response._get_param("KmsKeyId")
+    if key and not asked:
+        raise InvalidParameterDependency("KmsKeyId", "Encrypted")
+    encrypted = bool(source_snapshot.encrypted) or asked or bool(getattr(backend, "ebs_encryption_by_default", False))
+    if not encrypted:
+        return False, None
+    if key:
+        return True, _key_arn(backend, key)
+    if source_snapshot.encrypted and source_region == backend.region_name and source_snapshot.kms_key_id:
+        return True, source_snapshot.kms_key_id  # a copy in the same region keeps the source's key
+    if not backend.default_kms_key_id:
+        backend._create_default_encryption_key()
+    return True, backend.default_kms_key_id
+
+
+def _key_arn(backend, key_id):
+    """The ARN of ``key_id`` (an id, ARN, alias or alias ARN) in the backend's region; as given when the sandbox does
+    not know it (another account's key)."""
+    from moto.kms import kms_backends
+
+    try:
+        return kms_backends[backend.account_id][backend.region_name].describe_key(key_id).arn
+    except Exception:
+        return key_id
+
+
+def _volumes_are_encrypted_as_aws_encrypts_them() -> None:
+    from moto.ec2.models.elastic_block_store import EBSBackend
+
+    original = EBSBackend.create_volume
+
+    def create_volume(self, size, zone_name, snapshot_id=None, encrypted=False, kms_key_id=None, **kwargs):
+        if kms_key_id:
+            kms_key_id = _key_arn(self, kms_key_id)
+        elif snapshot_id and snapshot_id in self.snapshots:
+            snapshot = self.snapshots[snapshot_id]
+            if snapshot.encrypted and snapshot.kms_key_id:
+                encrypted, kms_key_id = True, _key_arn(self, snapshot.kms_key_id)
+        if not encrypted and getattr(self, "ebs_encryption_by_default", False):
+            encrypted = True  # moto gives it the region's default key for EBS
+        return original(self, size, zone_name, snapshot_id, encrypted, kms_key_id, **kwargs)
+
+    EBSBackend.create_volume = create_volume
+
+
+def _copies_are_encrypted_as_asked() -> None:
+    from moto.ec2.responses.amis import AmisResponse
+    from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+
+    copy_snapshot, copy_image = ElasticBlockStore.copy_snapshot, AmisResponse.copy_image
+
+    def source_backend(self):
+        from moto.ec2.models import ec2_backends
+
+        return ec2_backends[self.ec2_backend.account_id][self._get_param("SourceRegion")]
+
+    def copy_snapshot_encrypted(self):
+        source_region = self._get_param("SourceRegion")
+        source = source_backend(self).get_snapshot(self._get_param("SourceSnapshotId"))
+        encrypted, key = _copy_encryption(self, source, source_region)
+        result = copy_snapshot(self)
+        snapshot = self.ec2_backend.get_snapshot(result.result["SnapshotId"])
+        snapshot.encrypted, snapshot.kms_key_id = encrypted, key
+        return result
+
+    def copy_image_encrypted(self):
+        source_region = self._get_param("SourceRegion")
+        source = source_backend(self).amis.get(self._get_param("SourceImageId"))
+        encrypted, key = (False, None)
+        if source is not None:
+            encrypted, key = _copy_encryption(self, source.ebs_snapshot, source_region)
+        result = copy_image(self)
+        snapshot = self.ec2_backend.amis[result.result["ImageId"]].ebs_snapshot
+        snapshot.encrypted, snapshot.kms_key_id = encrypted, key
+        if source is not None:
+            snapshot.volume = source.ebs_snapshot.volume  # the copy has the source's size
+        return result
+
+    ElasticBlockStore.copy_snapshot = copy_snapshot_encrypted
+    AmisResponse.copy_image = copy_image_encrypted
+
+
 def apply() -> None:
     global _APPLIED
     if _APPLIED:
@@ -264,4 +363,6 @@ def apply() -> None:
     _instance_pages_count_instances()
     _snapshots_keep_their_volumes_key()
     _images_snapshot_the_instances_root_volume()
+    _copies_are_encrypted_as_asked()
+    _volumes_are_encrypted_as_aws_encrypts_them()
     _APPLIED = True

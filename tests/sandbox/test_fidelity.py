@@ -196,3 +196,96 @@ def test_snapshots_and_images_of_an_encrypted_volume_keep_its_key(clean_sandbox)
     assert (snapshot["VolumeSize"], snapshot["Encrypted"], snapshot["KmsKeyId"]) == (9, True, key)
     made = [s for s in ec2.describe_snapshots()["Snapshots"] if instance in s.get("Description", "")]
     assert [s["SnapshotId"] for s in made] == [snapshot["SnapshotId"]]  # no blank snapshot left behind
+
+
+def test_copies_are_encrypted_as_aws_encrypts_them(clean_sandbox):
+    """CopySnapshot and CopyImage: a copy of an encrypted source stays encrypted; ``Encrypted`` encrypts a copy of
+    an unencrypted one; the key is ``KmsKeyId`` (named by its ARN), else the source's in the same region, else the
+    destination region's default EBS key; ``KmsKeyId`` without ``Encrypted`` is refused."""
+    east, west = clean_sandbox.client("ec2", "us-east-1"), clean_sandbox.client("ec2", "us-west-2")
+    east_key = clean_sandbox.client("kms", "us-east-1").create_key()["KeyMetadata"]["Arn"]
+    kms_west = clean_sandbox.client("kms", "us-west-2")
+    west_key = kms_west.create_key()["KeyMetadata"]["Arn"]
+    kms_west.create_alias(AliasName="alias/fidelity-dr", TargetKeyId=west_key)
+    plain = east.create_snapshot(VolumeId=east.create_volume(AvailabilityZone="us-east-1a", Size=8)["VolumeId"])
+    sealed = east.create_snapshot(
+        VolumeId=east.create_volume(AvailabilityZone="us-east-1a", Size=8, Encrypted=True, KmsKeyId=east_key)[
+            "VolumeId"
+        ]
+    )
+
+    def copied(client, snapshot, **params):
+        copy = client.copy_snapshot(SourceSnapshotId=snapshot["SnapshotId"], SourceRegion="us-east-1", **params)
+        (found,) = client.describe_snapshots(SnapshotIds=[copy["SnapshotId"]])["Snapshots"]
+        return found["Encrypted"], found.get("KmsKeyId")
+
+    assert copied(west, plain) == (False, None)
+    assert copied(west, plain, Encrypted=True, KmsKeyId="alias/fidelity-dr") == (True, west_key)
+    # the region's default key for EBS (AWS names it by its alias ARN; a snapshot names the key's ARN)
+    assert west.get_ebs_default_kms_key_id()["KmsKeyId"].endswith(":alias/aws/ebs")
+    default_west = kms_west.describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]["Arn"]
+    assert copied(west, plain, Encrypted=True) == (True, default_west)
+    assert copied(west, sealed) == (True, default_west)  # another region: the source's key is not there
+    assert copied(east, sealed) == (True, east_key)  # the same region: the source's key
+    with pytest.raises(ClientError) as refused:
+        west.copy_snapshot(SourceSnapshotId=plain["SnapshotId"], SourceRegion="us-east-1", KmsKeyId=west_key)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterDependency"
+    west.enable_ebs_encryption_by_default()
+    assert copied(west, plain) == (True, default_west)
+    west.disable_ebs_encryption_by_default()
+
+    # an image's copy: its snapshot is encrypted the same way, and has the source's size
+    base = east.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = east.run_instances(
+        ImageId=base,
+        MinCount=1,
+        MaxCount=1,
+        BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 9}}],
+    )["Instances"][0]["InstanceId"]
+    image = east.create_image(InstanceId=instance, Name="fidelity-plain-image")["ImageId"]
+
+    def image_copy(**params):
+        copy = west.copy_image(SourceImageId=image, SourceRegion="us-east-1", Name="fidelity-copy", **params)
+        (found,) = west.describe_images(ImageIds=[copy["ImageId"]])["Images"]
+        ebs = found["BlockDeviceMappings"][0]["Ebs"]
+        (snapshot,) = west.describe_snapshots(SnapshotIds=[ebs["SnapshotId"]])["Snapshots"]
+        return snapshot["Encrypted"], snapshot.get("KmsKeyId"), snapshot["VolumeSize"]
+
+    assert image_copy() == (False, None, 9)
+    assert image_copy(Encrypted=True, KmsKeyId=west_key) == (True, west_key, 9)
+
+
+def test_volumes_are_encrypted_as_aws_encrypts_them(clean_sandbox):
+    """A volume's key is named by its ARN whatever the request named it by; a volume made from an encrypted
+    snapshot has the snapshot's key unless another is given; encryption by default encrypts every new volume
+    (those RunInstances makes too) with the region's default key for EBS."""
+    ec2, kms = clean_sandbox.client("ec2", "us-west-2"), clean_sandbox.client("kms", "us-west-2")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    other = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/fidelity-volumes", TargetKeyId=key)
+
+    def described(volume_id):
+        (volume,) = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+        return volume["Encrypted"], volume.get("KmsKeyId")
+
+    zone = "us-west-2a"
+    sealed = ec2.create_volume(AvailabilityZone=zone, Size=8, Encrypted=True, KmsKeyId="alias/fidelity-volumes")
+    assert described(sealed["VolumeId"]) == (True, key)
+    snapshot = ec2.create_snapshot(VolumeId=sealed["VolumeId"])["SnapshotId"]
+    assert described(ec2.create_volume(AvailabilityZone=zone, SnapshotId=snapshot)["VolumeId"]) == (True, key)
+    again = ec2.create_volume(AvailabilityZone=zone, SnapshotId=snapshot, Encrypted=True, KmsKeyId=other)
+    assert described(again["VolumeId"]) == (True, other)
+    assert described(ec2.create_volume(AvailabilityZone=zone, Size=8)["VolumeId"]) == (False, None)
+
+    ec2.enable_ebs_encryption_by_default()
+    try:
+        default = kms.describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]["Arn"]
+        assert described(ec2.create_volume(AvailabilityZone=zone, Size=8)["VolumeId"]) == (True, default)
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
+        (root,) = ec2.describe_volumes(
+            Filters=[{"Name": "attachment.instance-id", "Values": [instance["InstanceId"]]}]
+        )["Volumes"]
+        assert (root["Encrypted"], root["KmsKeyId"]) == (True, default)
+    finally:
+        ec2.disable_ebs_encryption_by_default()
