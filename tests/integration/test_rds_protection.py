@@ -192,6 +192,63 @@ def test_the_key_check_leaves_out_what_tags_leave_out(sandbox_rds):
         assert sandbox_rds.requests(mutating=True) == []
 
 
+def test_a_session_role_that_cannot_be_read_leaves_the_key_check_out_and_says_so(sandbox_rds):
+    """Run as an assumed role (key policies name the role, not the session) without iam:GetRole: the run is not
+    stopped on a check it could not make; it says which role could not be read, AWS's reason and what to make
+    sure of."""
+    iam, sts = sandbox_rds.client("iam"), sandbox_rds.client("sts")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = iam.create_role(RoleName="medcircle-rds-operator", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    session = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="it-support")["Credentials"]
+    sandbox_rds.set_faults(
+        [
+            {
+                "service": "iam",
+                "operation": "GetRole",
+                "match": "RoleName=medcircle-rds-operator",  # the play's other roles are read as before
+                "error_rate": 1.0,
+                "error_code": "AccessDenied",
+                "error_status": 403,
+            }
+        ]
+    )
+    try:
+        sandbox_rds.clear_requests()
+        run = run_playbook(
+            sandbox_rds,
+            PLAYBOOK,
+            "--tags",
+            "rds_protection",
+            check=True,
+            extra_vars={
+                "cloudops_aws_access_key": session["AccessKeyId"],
+                "cloudops_aws_secret_key": session["SecretAccessKey"],
+            },
+        )
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        said = run.task("1.5 2.3 | AUDIT | Say what the RDS key check could not tell")["msg"]
+        assert (
+            "The IAM role of this play's session "
+            "(arn:aws:sts::123456789012:assumed-role/medcircle-rds-operator/it-support) could not be read with "
+            "iam:GetRole (" in said
+        )
+        assert "AccessDenied" in said
+        assert "whether it may use the RDS key was not checked" in said and "kms_keys_user_principals.rds" in said
+        assert run.task("1.5 2.3 | AUDIT | Check that this play may use the RDS key where this run uses it").get(
+            "skipped"
+        )
+        assert [r["operation"] for r in sandbox_rds.requests(service="iam") if r["fault"]] == ["GetRole"]
+        assert sandbox_rds.requests(mutating=True) == []
+    finally:
+        sandbox_rds.clear_faults()
+        iam.delete_role(RoleName="medcircle-rds-operator")
+
+
 def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds, tmp_path):
     run = run_playbook(sandbox_rds, PLAYBOOK)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
