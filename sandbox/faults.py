@@ -13,7 +13,7 @@ RULE_FIELDS = {
     "operation": "operation name, e.g. DescribeInstances (missing = every operation)",
     "region": "region, e.g. eu-west-1 (missing = every region)",
     "throttle_rate": "share of matching calls answered with the service's throttling error, 0..1",
-    "error_rate": "share of matching calls answered with a server error, 0..1",
+    "error_rate": "share of matching calls answered with a server error (or with error_code), 0..1",
     "error_status": "HTTP status of the error: 500 (InternalError, the default) or 503 (ServiceUnavailable); "
     "with error_code, 400 (the default) or 403",
     "error_code": "answer the error_rate share with this AWS error code instead of a server error "
