@@ -343,17 +343,21 @@ def database_drill(sandbox, drill_id, check=False, **args):
     return run_module(sandbox, "medcircle.cloudops.dr_drill", dict(args, drill_id=drill_id), check=check)
 
 
+def _copy_with_key(sandbox, copies, key, name):
+    """A newer copy of the database in the DR region, encrypted with ``key``: the drill would restore it."""
+    sandbox.client("rds", dr_estate.DR).copy_db_snapshot(
+        SourceDBSnapshotIdentifier=copies["db_snapshot"],
+        TargetDBSnapshotIdentifier=name,
+        KmsKeyId=key,
+        Tags=[{"Key": "cloudops:source-db", "Value": dr_estate.DB_ID}],
+    )
+
+
 def test_copy_encrypted_with_a_key_the_drill_may_not_use_stops_it_before_any_change(estate, tmp_path):
     sandbox, copies = estate
     kms_keys.key_of_another_team(sandbox, "alias/drill-other-team", [dr_estate.DR], "another team's database key")
     rds = sandbox.client("rds", dr_estate.DR)
-    # a newer copy of the database, encrypted with that key: the drill would restore it
-    rds.copy_db_snapshot(
-        SourceDBSnapshotIdentifier=copies["db_snapshot"],
-        TargetDBSnapshotIdentifier="medcircledb-dr-other-key",
-        KmsKeyId="alias/drill-other-team",
-        Tags=[{"Key": "cloudops:source-db", "Value": dr_estate.DB_ID}],
-    )
+    _copy_with_key(sandbox, copies, "alias/drill-other-team", "medcircledb-dr-other-key")
     try:
         sandbox.clear_requests()
         run = drill(sandbox, tmp_path, dr_drill_id="drill-it-key", dr_drill_only=["medcircledb"])
@@ -381,12 +385,7 @@ def test_copy_encrypted_with_a_key_that_leaves_it_to_iam_is_drilled(estate, tmp_
     kms = sandbox.client("kms", dr_estate.DR)
     key = kms.create_key(Description="database key with the default key policy")["KeyMetadata"]  # IAM decides
     rds = sandbox.client("rds", dr_estate.DR)
-    rds.copy_db_snapshot(
-        SourceDBSnapshotIdentifier=copies["db_snapshot"],
-        TargetDBSnapshotIdentifier="medcircledb-dr-default-key",
-        KmsKeyId=key["Arn"],
-        Tags=[{"Key": "cloudops:source-db", "Value": dr_estate.DB_ID}],
-    )
+    _copy_with_key(sandbox, copies, key["Arn"], "medcircledb-dr-default-key")
     try:
         plan = database_drill(sandbox, "drill-it-key-ok", check=True)
         assert not plan["failed"], plan.get("msg")
@@ -395,16 +394,6 @@ def test_copy_encrypted_with_a_key_that_leaves_it_to_iam_is_drilled(estate, tmp_
         assert system["problem"] is None and plan["drill"]["ready"] is True and plan["drill"]["key_notes"] == {}
     finally:
         rds.delete_db_snapshot(DBSnapshotIdentifier="medcircledb-dr-default-key")
-
-
-def _copy_with_key(sandbox, copies, key, name):
-    """A newer copy of the database in the DR region, encrypted with ``key``: the drill would restore it."""
-    sandbox.client("rds", dr_estate.DR).copy_db_snapshot(
-        SourceDBSnapshotIdentifier=copies["db_snapshot"],
-        TargetDBSnapshotIdentifier=name,
-        KmsKeyId=key,
-        Tags=[{"Key": "cloudops:source-db", "Value": dr_estate.DB_ID}],
-    )
 
 
 def test_copy_whose_key_policy_cannot_be_read_is_drilled_with_a_note(estate, tmp_path):

@@ -67,12 +67,17 @@ def today():
     return datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
 
 
+def encrypt_date(db):
+    """The date the swap tagged the original with (it names everything by it), or None before the tag step."""
+    return {t["Key"]: t["Value"] for t in db.get("TagList") or []}.get("cloudops:encrypt-date")
+
+
 def the_original(sandbox, dates):
     """The one unencrypted instance: the original, under its own identifier or renamed (the sandbox gives a
     restored instance the same DbiResourceId, so the original is found by what it is). Renamed, it carries the
     date the swap tagged it with, one of ``dates`` (the days the test ran on: a run may cross midnight)."""
     (found,) = [db for db in instances(sandbox).values() if not db["StorageEncrypted"]]
-    date = {t["Key"]: t["Value"] for t in found.get("TagList") or []}.get("cloudops:encrypt-date")
+    date = encrypt_date(found)
     assert date is None or date in dates, (date, dates)
     assert found["DBInstanceIdentifier"] in (DB, f"{DB}-unencrypted-{date}"), found["DBInstanceIdentifier"]
     return found
@@ -133,7 +138,7 @@ def test_interrupted_at_each_step_resumes_without_deleting_the_original(clean_sa
     assert dbs[DB]["StorageEncrypted"] is True
     kept = the_original(sb, dates)
     # the date of the first run that tagged the original names everything, whichever day the swap ended on
-    date = {t["Key"]: t["Value"] for t in kept["TagList"]}["cloudops:encrypt-date"]
+    date = encrypt_date(kept)
     assert kept["DBInstanceIdentifier"] == f"{DB}-unencrypted-{date}"
     assert kept["StorageEncrypted"] is False and kept["DeletionProtection"] is True
     assert f"{DB}-enc" not in dbs
