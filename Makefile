@@ -17,7 +17,7 @@ export SANDBOX_PORT SANDBOX_SEED
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv system-deps demo test lint sanity unit integration molecule sandbox sandbox-stop clean
+.PHONY: help venv system-deps demo-deps demo test lint sanity unit integration molecule sandbox sandbox-stop clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,7 +37,10 @@ venv: $(STAMP) $(COLL_LINK)  ## create the virtualenv with the pinned tools
 system-deps:  ## Debian packages the tests need (root: apt-get)
 	@bash scripts/system-deps.sh
 
-demo: venv  ## start the sandbox, run playbooks/site.yml on it, stop it
+demo-deps:  ## the Debian package make demo needs (debootstrap; root: apt-get)
+	@bash scripts/system-deps.sh debootstrap
+
+demo: venv demo-deps  ## the sandbox as assessed: audit, remediation, a DR drill, the audit after
 	@bash scripts/demo.sh
 
 test: venv system-deps lint sanity unit integration molecule  ## everything CI runs

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Debian packages the test suites need. Installed with apt-get when missing
-# (CI and the sandbox machines run as root); otherwise say what to install.
+# Debian packages the test suites and the demo need. Installed with apt-get when
+# missing (CI and the sandbox machines run as root); otherwise say what to install.
+#   bash scripts/system-deps.sh               # everything make test needs
+#   bash scripts/system-deps.sh debootstrap   # only these (make demo)
 set -euo pipefail
 # chromium: the audit report is checked in a real browser (tests/integration/test_audit_html.py).
-# debootstrap: Debian root filesystems back sandbox instances (SSM Run Command) and the host roles' molecule scenarios.
-packages=(chromium debootstrap)
+# debootstrap: Debian root filesystems back sandbox instances (SSM Run Command: the patch
+# window's scans and installs, the drill's health checks) and the host roles' molecule scenarios.
+if [ $# -gt 0 ]; then
+    packages=("$@")
+else
+    packages=(chromium debootstrap)
+fi
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

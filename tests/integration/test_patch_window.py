@@ -131,6 +131,34 @@ def test_check_mode_sends_nothing_then_a_run_under_throttling_patches_everything
     assert len(sandbox.client("ec2").describe_snapshots(Filters=pre_patch)["Snapshots"]) == 6
 
 
+def test_a_failed_scan_says_why_and_the_instance_is_left_alone(clean_sandbox, fleet, tmp_path):
+    sandbox = clean_sandbox
+    ids, _bare = fleet
+    said = "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 812 (unattended-upgr)"
+    sandbox.call("POST", "ssm/instance-failures", {ids[1]: {"exit_code": 100, "operation": "Scan", "output": said}})
+    run = run_playbook(sandbox, "playbooks/patch_window.yml", extra_vars=_vars(tmp_path, "scanfail"))
+    assert run.returncode != 0, run.stdout[-3000:]
+    plan = run.task("Say what this patch window will do")["msg"]
+    expected = "Scan failed on 1 instance(s), not patched in this window (the report has what each said): "
+    assert f"{expected}{ids[1]}: {said}" in plan
+    report = _report(tmp_path, "scanfail")
+    by_id = {i["instance_id"]: i for i in report["instances"]}
+    assert by_id[ids[1]]["outcome"] == "scan_failed" and said in by_id[ids[1]]["output"]
+    assert [by_id[i]["outcome"] for i in ids if i != ids[1]] == ["patched"] * 5
+    assert report["scan_failed"] == [ids[1]] and report["summary"]["scan_failed"] == 1
+    # The instance whose scan failed got no install and no pre-patch snapshot.
+    commands = sandbox.client("ssm").list_commands()["Commands"]
+    installs = [c for c in commands if c["Parameters"].get("Operation") == ["Install"]]
+    assert installs and all(ids[1] not in c["InstanceIds"] for c in installs)
+    assert any(ids[1] in c["InstanceIds"] for c in commands if c["Parameters"].get("Operation") == ["Scan"])
+    pre_patch = [{"Name": "tag:cloudops:patch-run", "Values": ["scanfail"]}]
+    snapshots = sandbox.client("ec2").describe_snapshots(Filters=pre_patch)["Snapshots"]
+    assert ids[1] not in {t["Value"] for s in snapshots for t in s["Tags"] if t["Key"] == "cloudops:instance-id"}
+    markdown = (tmp_path / "scanfail-patch" / "patch-report.md").read_text()
+    assert "## Scan failed" in markdown and said in markdown.split("## Scan failed", 1)[1]
+    assert "did not finish cleanly" in run.task("Fail the run when instances failed")["msg"]
+
+
 def test_unmanaged_stop_patches_nothing(clean_sandbox, fleet, tmp_path):
     run = run_playbook(
         clean_sandbox, "playbooks/patch_window.yml", extra_vars=_vars(tmp_path, "stop", patch_window_unmanaged="stop")
