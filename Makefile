@@ -60,7 +60,7 @@ unit: venv  ## unit tests (botocore Stubber, pure functions)
 
 integration: venv  ## modules and playbooks against the sandbox
 	$(BIN)/python -m sandbox.rootfs base  # the Debian root that backs sandbox instances (built once, cached)
-	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile tests/sandbox tests/integration
+	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile --durations=25 tests/sandbox tests/integration
 
 molecule: venv  ## every role's molecule scenario
 	@bash scripts/molecule.sh

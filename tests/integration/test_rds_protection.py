@@ -266,6 +266,10 @@ def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds
     assert db["MultiAZ"] and db["DeletionProtection"] and db["BackupRetentionPeriod"] == 35
     assert db["MasterUserSecret"]["SecretArn"]
     assert db["MonitoringInterval"] == 60
+    # The monitoring role is RDS's: no EC2 instance profile is made for it.
+    iam = sandbox_rds.client("iam")
+    assert db["MonitoringRoleArn"] == iam.get_role(RoleName="medcircle-rds-monitoring-role")["Role"]["Arn"]
+    assert iam.list_instance_profiles_for_role(RoleName="medcircle-rds-monitoring-role")["InstanceProfiles"] == []
     kept = [name for name in dbs if name.startswith(f"{DB}-unencrypted-")]
     assert len(kept) == 1
     original = dbs[kept[0]]
