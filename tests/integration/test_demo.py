@@ -22,6 +22,9 @@ def test_demo_audits_remediates_drills_ends_with_the_audit_report_and_stops_the_
     assert f"Starting the AWS sandbox on 127.0.0.1:{port} with the 'as-assessed' estate" in out
     assert "IMDSv1 allowed (HttpTokens optional)" in out
     assert "weakness(es) visible in the data" in out
+    # every report path IT support is shown is a plain one: <checkout>/reports/..., never playbooks/../reports
+    shown = re.findall(r"(/\S*/reports/\S*)", out)
+    assert shown and all(path.startswith(f"{REPO_ROOT}/reports/") for path in shown), sorted(set(shown))[:10]
     report = re.search(r"Audit report: (\S+audit\.html)", out)
     assert report, out[-3000:]
     html = Path(report.group(1)).read_text()

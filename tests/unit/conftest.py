@@ -104,3 +104,17 @@ def aws():
         stubbed.assert_no_pending_responses()
     finally:
         stubbed.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def fresh_module_warnings():
+    """Start every test with no warnings or deprecations, as every module process does.
+
+    ansible-core keeps a module run's warnings in module-level storage; tests that run modules in this one
+    process would otherwise see the warnings of the tests before them.
+    """
+    from ansible.module_utils.common import warnings
+
+    warnings._global_warnings.clear()
+    warnings._global_deprecations.clear()
+    yield

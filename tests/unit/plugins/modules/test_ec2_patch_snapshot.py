@@ -10,7 +10,8 @@ from ansible_collections.medcircle.cloudops.plugins.modules import ec2_patch_sna
 from botocore.stub import ANY
 
 INSTANCE = "i-0123456789abcdef0"
-ROOT, DATA = "vol-0000000000000000a", "vol-0000000000000000b"
+ROOT = "vol-0000000000000000a"
+DATA = "vol-0000000000000000b"
 NOW = datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC)
 RUN_FILTER = {"OwnerIds": ["self"], "Filters": [{"Name": "tag:cloudops:patch-run", "Values": ["r1"]}]}
 

@@ -11,7 +11,8 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.medcircle.cloudops.plugins.modules import risk_audit, risk_audit_report
 
-P, DR = "us-east-1", "us-west-2"
+P = "us-east-1"
+DR = "us-west-2"
 FILTER = [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped", "shutting-down"]}]
 
 

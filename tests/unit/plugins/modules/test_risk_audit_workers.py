@@ -4,7 +4,8 @@ import pytest
 from ansible_collections.medcircle.cloudops.plugins.modules import risk_audit
 from module_run import run_module
 
-P, DR = "us-east-1", "us-west-2"
+P = "us-east-1"
+DR = "us-west-2"
 FILTER = [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped", "shutting-down"]}]
 
 
