@@ -372,6 +372,25 @@ def report_audit(size, buckets, databases, seeded, round_no, rounds, audit):
             print(f"{op:<52}{made.get(op, 0):>8}{bound.get(op, 0):>8}{flag}")
 
 
+def cpu_ceiling(prowler_wall, audit_cpu, sandbox_cpu, cpus=None):
+    """The best ratio the CPU the two processes used allows on this machine.
+
+    Each process runs Python code on one CPU at a time, and both share the machine's CPUs: the audit's wall
+    time cannot be below its own CPU time, the sandbox's, or the two together spread over every CPU.
+    """
+    if sandbox_cpu is None:
+        return "CPU ceiling: - (the sandbox's CPU time could not be read)"
+    cpus = cpus or os.cpu_count() or 1
+    shared = (audit_cpu + sandbox_cpu) / cpus
+    least = max(audit_cpu, sandbox_cpu, shared)
+    return (
+        f"CPU ceiling: the audit cannot take less than {least:.1f}s here (its process {audit_cpu:.1f}s, the "
+        f"sandbox {sandbox_cpu:.1f}s, both over {cpus} CPUs {shared:.1f}s), so at most {prowler_wall / least:.1f} x; "
+        f"an audit needing no CPU of its own would still wait {sandbox_cpu:.1f}s for the sandbox: at most "
+        f"{prowler_wall / sandbox_cpu:.1f} x"
+    )
+
+
 # EC2's documented request-rate limit for non-mutating actions: per account, region and API, a bucket of
 # 100 tokens refilled at 20 a second.
 EC2_RATE_LIMIT = {"service": "ec2", "rate_limit": 20, "burst": 100}
@@ -416,6 +435,7 @@ def run(
         if prowler_result is not None and wall > 0:
             speed = prowler_result["wall_seconds"] / wall
             print(f"Prowler / audit wall time: {speed:.1f} x")
+            print(cpu_ceiling(prowler_result["wall_seconds"], audit["cpu"], audit["sandbox_cpu"]))
         if prowler and size == SPEED_FLOOR_SIZE:
             met = speed is not None and speed >= SPEED_FLOOR
             ok = ok and met
