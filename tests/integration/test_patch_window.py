@@ -75,6 +75,12 @@ def test_failure_in_a_wave_rolls_back_and_the_error_budget_stops_the_run(clean_s
     )
     assert run.returncode != 0, run.stdout[-3000:]
     assert "did not finish cleanly" in run.task("Fail the run when instances failed")["msg"]
+    # each wave says what happened in it, one line per fact, no blank lines
+    canary = run.task("Say how the wave went, wave 1")["msg"]
+    assert canary[1:] == ["No instance failed."] and canary[0].startswith("AWS-RunPatchBaseline on 1 instance(s)")
+    said = run.task("Say how the wave went, wave 2")["msg"]
+    assert len(said) == 4 and said[1:3] == [f"Failed: {ids[2]}", f"Rolled back: {ids[2]}"], said
+    assert said[3].startswith("RUN STOPPED: ") and "error budget" in said[3], said
     report = _report(tmp_path, "budget")
     outcome = {i["instance_id"]: i["outcome"] for i in report["instances"]}
     assert outcome[ids[0]] == "patched" and outcome[ids[1]] == "patched"
