@@ -197,6 +197,7 @@ def test_a_failed_refresh_stops_the_run_with_what_to_do(assessed_sandbox, estate
     failure = run.task("Stop when the refresh did not finish successfully")
     assert failure.get("failed") is True
     message = failure["msg"]
+    assert message.startswith("3.7 | The instance refresh ") and message == message.strip(), message[:200]
     assert "ended Failed" in message and "protected from scale in" in message
     assert "describe-scaling-activities --auto-scaling-group-name pytest-protected-asg" in message
     assert f"linux_upgrade_image_pinned_id={estate['old']}" in message

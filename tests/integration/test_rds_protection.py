@@ -262,6 +262,9 @@ def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds
     assert run.task("2.14 | AUDIT | Say that TLS is required only after a reboot").get("skipped") is True
     dbs = instances(sandbox_rds)
     db = dbs[DB]
+    said = run.task("1.5 | AUDIT | Say what the encryption did or is waiting for")["msg"]
+    assert said.startswith(f"{DB} is encrypted. The unencrypted original is kept as {DB}-unencrypted-"), said
+    assert said.endswith("Until then the audit reports 1.5 and 2.14 failing for the original."), said
     assert db["StorageEncrypted"] and ":key/" in db["KmsKeyId"]
     assert db["MultiAZ"] and db["DeletionProtection"] and db["BackupRetentionPeriod"] == 35
     assert db["MasterUserSecret"]["SecretArn"]
