@@ -120,6 +120,16 @@ def test_remediate_closes_1_3_1_7_5_5(estate, tmp_path):
 
     run = run_playbook(sandbox, "playbooks/remediate/fleet.yml")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # what IT support reads: one sentence per region and per changed instance, no stray blanks
+    shown = run.task("1.7 | AUDIT | Show the account default for new instances in each region")["msg"]
+    assert shown == " ".join(
+        f"{region}: new instances get HttpTokens required, hop limit 2 (changed: {region}: http_tokens no-preference "
+        f"-> required; {region}: http_put_response_hop_limit no-preference -> 2)."
+        for region in DEFAULT_REGIONS
+    ), shown
+    hardened = [result["msg"] for result in run.task("Show what was hardened in each region")["results"]]
+    assert all(msg == msg.strip() and "  " not in msg for msg in hardened), hardened
+    assert any(": http_tokens: optional -> required" in msg for msg in hardened), hardened
     settings = instance_settings(sandbox)
     assert settings and all(value == HARDENED for value in settings.values()), settings
     # New instances in the primary and DR regions get IMDSv2 unless their launch request says otherwise.
