@@ -182,3 +182,32 @@ def test_bad_input_names_the_variable(clean_sandbox, tmp_path):
     )
     assert run.returncode != 0 and "patch_window_wave_percentages" in run.stdout
     assert clean_sandbox.requests() == []
+
+
+def test_switches_given_as_text_on_the_command_line_are_obeyed(clean_sandbox, fleet, tmp_path):
+    """`-e patch_window_snapshots=false` (as a scheduler's command line gives it) is the text "false": the window
+    takes no snapshot, so it has nothing to roll back to, and with patch_window_fail_on_errors=false the run ends
+    without failing, its report saying what failed."""
+    sandbox = clean_sandbox
+    ids, _bare = fleet
+    sandbox.call("POST", "ssm/instance-failures", {ids[0]: {"exit_code": 1, "operation": "Install", "output": "dpkg"}})
+    run = run_playbook(
+        sandbox,
+        "playbooks/patch_window.yml",
+        extra_vars=_vars(
+            tmp_path,
+            "text",
+            patch_window_snapshots="false",
+            patch_window_rollback="true",
+            patch_window_fail_on_errors="false",
+        ),
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert run.task("Snapshot every volume of the instances to patch").get("skipped") is True
+    assert run.task("Roll the failed instances back to their pre-patch snapshots").get("skipped") is True
+    assert run.task("Fail the run when instances failed").get("skipped") is True
+    report = _report(tmp_path, "text")
+    assert report["settings"]["snapshots"] is False and report["settings"]["rollback"] is True
+    assert {i["instance_id"]: i["outcome"] for i in report["instances"]}[ids[0]] == "failed"
+    snapshots = sandbox.client("ec2").describe_snapshots(OwnerIds=["self"])["Snapshots"]
+    assert [s for s in snapshots if any(t["Key"] == "cloudops:patch-run" for t in s.get("Tags", []))] == []

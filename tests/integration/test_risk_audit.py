@@ -242,6 +242,26 @@ def test_severity_gate_fails_the_play(assessed_sandbox, tmp_path):
         assert (tmp_path / "latest" / name).exists()
 
 
+def test_comparison_can_be_turned_off_from_the_command_line(assessed_sandbox, tmp_path):
+    """risk_audit_compare_previous=false as a command line gives it (the text "false") leaves the comparison out;
+    the next run compares again."""
+
+    def run(**extra):
+        done = run_playbook(
+            assessed_sandbox,
+            "playbooks/audit.yml",
+            extra_vars={"risk_audit_reports_dir": str(tmp_path), "risk_audit_findings": ["1.7"], **extra},
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
+        return done, (tmp_path / "latest").resolve()
+
+    run()
+    off, folder = run(risk_audit_compare_previous="false")
+    assert not (folder / "compare.json").exists() and "Compared with the previous run" not in off.stdout
+    on, folder = run()
+    assert (folder / "compare.json").exists() and "Compared with the previous run" in on.stdout
+
+
 def test_bad_input_fails_with_the_variable_named(assessed_sandbox, tmp_path):
     run = run_playbook(
         assessed_sandbox,
