@@ -46,7 +46,7 @@ def _subnet_group_in_dr(sandbox, network):
     )
 
 
-def run(sandbox, playbook, tmp_path, network, **extra):
+def run(sandbox, playbook, tmp_path, network, check=False, **extra):
     extra_vars = {
         "cloudops_reports_dir": str(tmp_path),
         "dr_failover_poll_delay": 1,
@@ -54,7 +54,7 @@ def run(sandbox, playbook, tmp_path, network, **extra):
         "dr_failover_network": network,
         **extra,
     }
-    return run_playbook(sandbox, playbook, extra_vars=extra_vars)
+    return run_playbook(sandbox, playbook, extra_vars=extra_vars, check=check)
 
 
 def steps(result):
@@ -91,6 +91,20 @@ def test_failover_without_confirmation_changes_nothing(estate, tmp_path):
     failed = [o.get("msg", "") for _, o in result.tasks() if o.get("failed")]
     assert any("dr_failover_confirm=yes" in m for m in failed), failed
     assert sandbox.requests(mutating=True) == []
+
+
+def test_the_failover_plan_changes_nothing_and_says_how_to_carry_it_out(estate, tmp_path):
+    sandbox, _, network = estate
+    sandbox.clear_requests()
+    plan = run(sandbox, "playbooks/dr_failover.yml", tmp_path, network, check=True)
+    assert plan.returncode == 0, plan.stdout[-3000:]
+    assert sandbox.requests(mutating=True) == []
+    # every step says what it would change; none was sent
+    assert set(steps(plan).values()) == {"changed"} and len(steps(plan)) == 3, steps(plan)
+    said = plan.task("DR | AUDIT | Show the result")["msg"]
+    assert said.startswith("Failover planned (check mode) in "), said
+    assert "Check mode writes no report" in said and "-e dr_failover_confirm=yes" in said, said
+    assert "report.md" not in said and not (tmp_path / "dr").exists()
 
 
 def test_failover_with_primary_down_then_failback(estate, tmp_path):
