@@ -170,7 +170,10 @@ def test_unmanaged_stop_patches_nothing(clean_sandbox, fleet, tmp_path):
         clean_sandbox, "playbooks/patch_window.yml", extra_vars=_vars(tmp_path, "stop", patch_window_unmanaged="stop")
     )
     assert run.returncode != 0
-    assert fleet[1][0] in run.task("Stop when a target is not managed")["msg"]
+    said = run.task("Stop when a target is not managed")["msg"]
+    assert fleet[1][0] in said and "playbooks/remediate/patch_now.yml" in said, said
+    listed = run.task("List the targets that Systems Manager cannot patch")["msg"]
+    assert "patch_now.yml" in listed[0] and listed[1:] == [f"{fleet[1][0]} - ping status NotRegistered"], listed
     assert _sends(clean_sandbox) == []
 
 
