@@ -25,7 +25,21 @@ CASES = {
     ),
     "backup copy to the source region": (
         {"backup_dr_region": "us-east-1"},
-        ["backup_dr_region (us-east-1) must be two different regions"],
+        [
+            "backup_dr_region and backup_primary_region are both us-east-1: the copies need another region (a copy to"
+            " the source region protects nothing). Nothing was changed."
+        ],
+    ),
+    "backup DR region that is no region name": (
+        {"backup_dr_region": "us-west2"},
+        ['backup_dr_region "us-west2" is not an AWS region name such as us-west-2. Nothing was changed.'],
+    ),
+    "backup vault name AWS refuses and a key that is no ARN": (
+        {"backup_vault_name": "medcircle vault", "backup_kms_key_arns": {"us-east-1": "alias/medcircle-backup"}},
+        [
+            'backup_vault_name "medcircle vault" must be 2-50 letters, digits, - or _; backup_kms_key_arns for '
+            "us-east-1 is not a KMS key ARN (arn:aws:kms:<region>:...). Nothing was changed."
+        ],
     ),
     "backup key from the wrong region": (
         {
@@ -34,7 +48,10 @@ CASES = {
                 "us-west-2": KEY.format(region="us-west-2"),
             }
         },
-        ["each backup_kms_key_arns entry must be a KMS key ARN of the region it is listed under"],
+        [
+            "backup_kms_key_arns for us-east-1 names a key of another region (each entry is the key of the region"
+            " it is listed under). Nothing was changed."
+        ],
     ),
     "DLM copy to the source region": (
         {"dlm_snapshots_dr_region": "us-east-1"},
@@ -64,6 +81,10 @@ def test_refused_before_any_call_naming_the_variable(quiet_sandbox, case):
     extra, messages = CASES[case]
     run = run_playbook(quiet_sandbox, "playbooks/backups.yml", extra_vars=extra)
     assert run.returncode != 0, run.stdout[-2000:]
+    failed = [outcome for _name, outcome in run.tasks() if outcome.get("failed")]
+    said = " ".join(
+        str(result.get("msg", "")) for outcome in failed for result in [outcome, *outcome.get("results", [])]
+    )
     for message in messages:
-        assert message in run.stdout, (message, run.stdout[-3000:])
+        assert message in said, (message, said)
     assert quiet_sandbox.requests() == []
