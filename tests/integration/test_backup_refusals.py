@@ -55,11 +55,18 @@ CASES = {
     ),
     "DLM copy to the source region": (
         {"dlm_snapshots_dr_region": "us-east-1"},
-        ["dlm_snapshots_dr_region (us-east-1)", "must be two different region names"],
+        [
+            "dlm_snapshots_dr_region and dlm_snapshots_region are both us-east-1: the copies need another region (two"
+            " different region names). Nothing was changed."
+        ],
     ),
     "DLM copy key from the wrong region": (
         {"dlm_snapshots_copy_kms_key_arn": KEY.format(region="us-east-1")},
-        ["dlm_snapshots_copy_kms_key_arn", "must be a key ARN in us-west-2"],
+        [f'dlm_snapshots_copy_kms_key_arn "{KEY.format(region="us-east-1")}" must be a key ARN in us-west-2. Nothing'],
+    ),
+    "DLM retention of the copies": (
+        {"dlm_snapshots_copy_retain_days": 0},
+        ["dlm_snapshots_copy_retain_days 0 must be 1 or more. Nothing was changed."],
     ),
     "DLM schedule AWS refuses": (
         {
