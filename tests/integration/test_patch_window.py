@@ -177,13 +177,48 @@ def test_unmanaged_stop_patches_nothing(clean_sandbox, fleet, tmp_path):
     assert _sends(clean_sandbox) == []
 
 
-def test_bad_input_names_the_variable(clean_sandbox, tmp_path):
-    run = run_playbook(
-        clean_sandbox,
-        "playbooks/patch_window.yml",
-        extra_vars=_vars(tmp_path, "bad", patch_window_wave_percentages=[50, 80]),
-    )
-    assert run.returncode != 0 and "patch_window_wave_percentages" in run.stdout
+# (extra vars, what the run says). The role's argument specification refuses types and choices first, in
+# ansible-core's words; the role's own check then names every value that is wrong, and only those.
+BAD_INPUT = {
+    "waves that do not end at 100": (
+        {"patch_window_wave_percentages": [50, 80]},
+        "The patch window's input is not valid: patch_window_wave_percentages [50, 80] must be rising percentages"
+        " above 0 ending at 100, for example [10, 50, 100]. Nothing was changed.",
+    ),
+    "falling waves and a wave timeout in minutes": (
+        {"patch_window_wave_percentages": [50, 20, 100], "patch_window_wave_timeout": 30},
+        "The patch window's input is not valid: patch_window_wave_percentages [50, 20, 100] must be rising"
+        " percentages above 0 ending at 100, for example [10, 50, 100]; patch_window_wave_timeout 30 must be 60"
+        " seconds or more. Nothing was changed.",
+    ),
+    "an error budget that is no number": (
+        {"patch_window_error_budget": "5 instances"},
+        'The patch window\'s input is not valid: patch_window_error_budget "5 instances" must be a number or a'
+        " percentage 0%-100%. Nothing was changed.",
+    ),
+    "both tags and instance ids": (
+        {"patch_window_instance_ids": ["i-0123456789abcdef0"]},
+        'The patch window\'s input is not valid: set exactly one of patch_window_target_tags (now {"PatchGroup":'
+        ' "prod"}) or patch_window_instance_ids (now ["i-0123456789abcdef0"]). Nothing was changed.',
+    ),
+    "a reboot option AWS does not know": (
+        {"patch_window_reboot_option": "Reboot"},
+        "value of patch_window_reboot_option must be one of: RebootIfNeeded, NoReboot, got: Reboot",
+    ),
+    "a wave that is not a number": (
+        {"patch_window_wave_percentages": ["half", 100]},
+        "Elements value for option 'patch_window_wave_percentages' is of type str",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_names_the_variable(clean_sandbox, tmp_path, case):
+    extra, message = BAD_INPUT[case]
+    run = run_playbook(clean_sandbox, "playbooks/patch_window.yml", extra_vars=_vars(tmp_path, "bad", **extra))
+    assert run.returncode != 0
+    said = " ".join(str(outcome.get("msg", "")) for _name, outcome in run.tasks() if outcome.get("failed"))
+    assert message in said, said
     assert clean_sandbox.requests() == []
 
 
