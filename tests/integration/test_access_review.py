@@ -121,7 +121,10 @@ def test_chosen_identities_and_check_mode(estate, tmp_path):
     ("extra", "message"),
     [
         ({"access_review_arns": ["app"]}, "access_review_arns must be a list of ARNs of IAM users"),
-        ({"access_review_arns": [APP], "access_review_days": 401}, "access_review_days must be from 1 to 400"),
+        (
+            {"access_review_arns": [APP], "access_review_days": 401},
+            "access_review_days 401 must be 1 to 400. Nothing was read.",
+        ),
         ({"access_review_granularity": "resource"}, "access_review_granularity"),
     ],
 )

@@ -17,11 +17,19 @@ CASES = {
     ),
     "backup rule schedule AWS refuses": (
         {"backup_rules": [{"name": "daily", "schedule": "cron(0 5 * * * *)", "delete_after_days": 35}]},
-        ["backup_rules: rule daily is refused", "'?' in exactly one of day and weekday"],
+        [
+            'backup_rules: rule daily is refused: schedule "cron(0 5 * * * *)" must be cron(minutes hours day-of-month'
+            " month day-of-week year) with ? in exactly one of the two day fields, such as cron(0 5 ? * * *)."
+            " Nothing was changed."
+        ],
     ),
     "restore testing schedule AWS refuses": (
         {"backup_restore_testing_enabled": True, "backup_restore_testing_schedule": "cron(0 6 1 * SUN *)"},
-        ["backup_restore_testing_schedule (cron(0 6 1 * SUN *)) must be"],
+        [
+            'backup_restore_testing_schedule "cron(0 6 1 * SUN *)" must be cron(minutes hours day-of-month month'
+            " day-of-week year) with ? in exactly one of the two day fields, such as cron(0 6 ? * SUN *). Nothing was"
+            " changed."
+        ],
     ),
     "backup copy to the source region": (
         {"backup_dr_region": "us-east-1"},
@@ -78,7 +86,11 @@ CASES = {
                 }
             ]
         },
-        ["dlm_snapshots_policies: policy medcircle-volumes schedule nightly", "'?' in exactly one of day and weekday"],
+        [
+            "dlm_snapshots_policies: policy medcircle-volumes schedule nightly is not a schedule DLM accepts:"
+            ' cron_expression "cron(0 3 * * MON *)" must be cron(minutes hours day-of-month month day-of-week year)'
+            " with ? in exactly one of the two day fields, such as cron(0 3 ? * * *). Nothing was changed."
+        ],
     ),
 }
 

@@ -79,9 +79,12 @@ def failure(run, task):
 def test_bad_modes_and_role_names_are_refused_before_any_call(estate):
     estate.reset("as-assessed")
     for extra, message in (
-        ({"backup_key_access": "yes"}, 'backup_key_access is "yes" (allowed: add, check, off)'),
+        ({"backup_key_access": "yes"}, 'backup_key_access "yes" must be add, check or off. Nothing was changed.'),
         ({"dlm_snapshots_key_access": True}, "dlm_snapshots_key_access is true; allowed: add, check, off."),
-        ({"backup_data_kms_keys": {"ebs": "medcircle-ebs"}}, "allowed: purpose -> a key alias"),
+        (
+            {"backup_data_kms_keys": {"ebs": "medcircle-ebs"}},
+            'backup_data_kms_keys for ebs ("medcircle-ebs") is not a key alias (alias/...) or key ARN.',
+        ),
         ({"kms_keys_user_roles": {"ebs": [BACKUP_ROLE]}}, "(not ARNs: put ARNs in kms_keys_user_principals)"),
         ({"kms_keys_user_roles": {"ebs": "medcircle-backup-role"}}, "list of IAM role names"),
     ):

@@ -81,7 +81,11 @@ def test_bad_variable_stops_before_any_call(clean_sandbox):
     run = run_playbook(sandbox, PLAYBOOK, extra_vars={"ssm_patching_windows": windows})
     assert run.returncode == 2
     failed = run.task("Check each window's schedule")
-    assert "ssm_patching_windows entry for prod is not valid" in json.dumps(failed)
+    (item,) = failed["results"]
+    assert item["msg"] == (
+        "ssm_patching_windows entry for prod is not valid: cutoff 2 must be 0 to duration - 1 hours (the window stops"
+        " starting tasks that long before it ends). Nothing was changed."
+    )
     assert sandbox.requests(service="ssm") == []
 
 

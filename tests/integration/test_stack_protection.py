@@ -41,7 +41,10 @@ def test_bad_input_fails_before_any_change(estate):
     estate.clear_requests()
     run = run_playbook(estate, PLAYBOOK, extra_vars={"stack_protection_stack_names": ["medcircle app"]})
     assert run.returncode != 0
-    assert "stack_protection_stack_names" in json.dumps(run.task("Check the stack selection"))
+    assert run.task("Check the stack selection")["msg"] == (
+        'stack_protection_stack_names or stack_protection_exclude_stack_names: "medcircle app" has a space (stack names'
+        " and patterns have none). Nothing was changed."
+    )
     assert estate.requests(mutating=True) == []
 
 
