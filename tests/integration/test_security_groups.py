@@ -73,7 +73,8 @@ def test_bad_allow_list_fails_before_any_change(assessed_sandbox, before):
         assert len(failed) == 1 and failed[0].endswith(
             "3.3 | AUDIT | Check the allow-list (CIDRs, prefix lists, groups, nothing open to the world)"
         ), failed
-        assert expected in json.dumps(run.task("Check the allow-list")["msg"]), run.task("Check the allow-list")
+        message = run.task("Check the allow-list")["msg"]
+        assert message.startswith(expected) and message.endswith(". Nothing was changed."), message
     assert assessed_sandbox.requests(mutating=True) == []
 
 
