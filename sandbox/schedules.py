@@ -23,6 +23,22 @@ def _post(endpoint: str, path: str, payload: dict) -> dict:
         return json.loads(answer.read() or b"{}")
 
 
+def dlm_line(region: str, policy: dict, done: dict) -> str:
+    """What one run of a DLM policy did, in words: made, deleted by retention, copied, refused."""
+    kind = "image(s)" if (policy.get("PolicyDetails") or {}).get("PolicyType") == "IMAGE_MANAGEMENT" else "snapshot(s)"
+    name = policy.get("Description") or policy["PolicyId"]
+    parts = [f"{len(done.get('created', []))} {kind} made", f"{len(done.get('deleted', []))} deleted by retention"]
+    copied = {}
+    for made in done.get("copies", []):
+        copied[made["region"]] = copied.get(made["region"], 0) + 1
+    parts += [f"{count} copied to {target}" for target, count in sorted(copied.items())]
+    if done.get("deleted_copies"):
+        parts.append(f"{len(done['deleted_copies'])} old copies deleted")
+    for error in done.get("errors", []):
+        parts.append(f"copy of {error['source']} to {error['region']} refused: {error['error']}")
+    return f"{region}: DLM policy {name} ({policy['PolicyId']}): {', '.join(parts)}"
+
+
 def run(port: int, regions: list[str]) -> list[str]:
     """Lines saying what ran: one per backup plan and per DLM policy."""
     endpoint = f"http://127.0.0.1:{port}"
@@ -35,7 +51,8 @@ def run(port: int, regions: list[str]) -> list[str]:
             jobs, copies = len(done.get("backup_jobs", [])), len(done.get("copy_jobs", []))
             lines.append(f"{region}: backup plan {plan['BackupPlanName']}: {jobs} backup job(s), {copies} copy job(s)")
         dlm = session.client("dlm", region_name=region, endpoint_url=endpoint)
-        for policy in dlm.get_lifecycle_policies(State="ENABLED").get("Policies", []):
-            done = _post(endpoint, "dlm/run", {"region": region, "policy_id": policy["PolicyId"]})
-            lines.append(f"{region}: DLM policy {policy['PolicyId']}: {json.dumps(done)[:160]}")
+        for summary in dlm.get_lifecycle_policies(State="ENABLED").get("Policies", []):
+            policy = dlm.get_lifecycle_policy(PolicyId=summary["PolicyId"])["Policy"]
+            done = _post(endpoint, "dlm/run", {"region": region, "policy_id": summary["PolicyId"]})
+            lines.append(dlm_line(region, policy, done))
     return lines

@@ -139,7 +139,10 @@ def test_check_mode_shows_the_plan_and_changes_nothing(estate, tmp_path):
     lines = report_lines(result)
     assert lines[0].startswith(f"Policy {POLICY}: would be created or updated; group {GROUP}: would change"), lines
     for user in ("alice", "bob", "carol"):
-        assert line_for(lines, user).startswith(user + ": would be added"), lines
+        assert line_for(lines, user) == (
+            f"{user}: would be added (console password, no active access key); without signing in with MFA they can"
+            " do nothing but set up MFA"
+        ), lines
     held = line_for(lines, "ci-deployer")
     assert held.startswith("ci-deployer: console password and active access keys AKIA"), held
     # each key with when it was made and whether (and for what) the automation still uses it
@@ -238,7 +241,10 @@ def test_opting_in_a_user_with_an_access_key_adds_only_that_user(estate, tmp_pat
     result = run(estate, mfa_enforcement_users_with_access_keys=["ci-deployer"])
     assert members(estate) == {"alice", "bob", "carol", "contractor", "ci-deployer"}
     assert [r["operation"] for r in estate.requests(mutating=True)] == ["AddUserToGroup"]
-    assert line_for(report_lines(result), "ci-deployer").startswith("ci-deployer: added")
+    assert line_for(report_lines(result), "ci-deployer") == (
+        "ci-deployer: added (console password; listed in mfa_enforcement_users_with_access_keys, so its access keys go"
+        " on working); without signing in with MFA they can do nothing but set up MFA"
+    )
     _finding, by_user = audit_1_1(estate, tmp_path)
     assert ENFORCED in by_user["ci-deployer"]["observed"]
     assert "MFA not enforced" in by_user["breakglass"]["observed"]

@@ -48,6 +48,10 @@ def estate(assessed_sandbox):
     return assessed_sandbox
 
 
+def detector_lines(run):
+    return [item["msg"] for item in run.task("2.11 | AUDIT | Show the GuardDuty detectors")["results"]]
+
+
 def test_bad_input_fails_before_any_change(estate):
     estate.clear_requests()
     run = run_playbook(estate, PLAYBOOK, extra_vars={"monitoring_trail_log_retention_days": 10})
@@ -66,6 +70,10 @@ def test_audit_fails_and_check_mode_changes_nothing(estate, tmp_path):
     assert estate.requests(mutating=True) == []
     guardduty = run.task("2.11 | PATCH | Turn on GuardDuty")
     assert [(d["region"], d["action"]) for d in guardduty["detectors"]] == [(P, "create"), (DR, "create")]
+    assert detector_lines(run) == [
+        f"{region}: GuardDuty ENABLED, findings published every fifteen minutes (would be created)."
+        for region in (P, DR)
+    ]
     assert run.task("Say what the trail would use")["changed"] is True
     plan = run.task("2.11 | AUDIT | Plan for the alert topic")
     assert (
@@ -96,6 +104,9 @@ def test_remediation_closes_the_finding_and_is_idempotent(estate, tmp_path):
 
     group = estate.client("logs", P).describe_log_groups(logGroupNamePrefix="/medcircle/cloudtrail")["logGroups"][0]
     assert group["retentionInDays"] == 365
+    assert detector_lines(run) == [
+        f"{region}: GuardDuty ENABLED, findings published every fifteen minutes (created)." for region in (P, DR)
+    ]
     for region in (P, DR):
         gd = estate.client("guardduty", region)
         ids = gd.list_detectors()["DetectorIds"]
@@ -128,6 +139,10 @@ def test_remediation_closes_the_finding_and_is_idempotent(estate, tmp_path):
     assert again.returncode == 0
     assert again.stats["localhost"]["changed"] == 0, [n for n, o in again.tasks() if o.get("changed")]
     assert again.task(ENCRYPT_TASK)["changed"] is False
+    assert detector_lines(again) == [
+        f"{region}: GuardDuty ENABLED, findings published every fifteen minutes (already as wanted)."
+        for region in (P, DR)
+    ]
     assert not estate.requests(service="sns", operation="SetTopicAttributes")
 
     # Someone takes the encryption off: --check shows it would be put back (and changes nothing), a run puts it back.

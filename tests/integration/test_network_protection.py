@@ -78,6 +78,10 @@ def applied(assessed_sandbox, before):
     return run
 
 
+def test_the_play_says_which_vpcs_it_protects(applied, vpc):
+    assert applied.task("Show the VPCs to protect")["msg"] == f"{P}: {vpc}."
+
+
 def test_the_play_closes_the_four_findings(assessed_sandbox, applied):
     after = audit(assessed_sandbox)
     for finding in FINDINGS:

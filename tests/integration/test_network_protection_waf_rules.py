@@ -66,7 +66,12 @@ def rules_by_name(sandbox):
 
 
 def plan_output(result):
-    return json.dumps(result.task("Show the plan of the web ACL"))
+    """The plan as shown, after checking each of its lines reads cleanly (no blank at either end, no double blank)."""
+    task = result.task("Show the plan of the web ACL")
+    for item in task.get("results", [task]):
+        for line in item.get("msg", []):
+            assert line == line.strip() and "  " not in line, line
+    return json.dumps(task)
 
 
 def vis(name):

@@ -7,6 +7,8 @@ import pytest
 from botocore.exceptions import ClientError
 from sandbox_client import SandboxError
 
+from sandbox import schedules
+
 DR = "us-west-2"
 TAG = {"Key": "Backup", "Value": "daily"}
 
@@ -286,6 +288,14 @@ def test_dlm_run_snapshots_applies_retention_and_makes_encrypted_copies(estate):
     assert all(c["Encrypted"] and c["KmsKeyId"] == estate["keys"][DR] for c in copies)
     fourth = sb.call("POST", "dlm/run", {"policy_id": policy, "at": "2026-11-05T03:00:00+00:00"})
     assert len(fourth["deleted_copies"]) == 2  # copies of days 1 and 2 are more than 2 days old
+    # what the demo's "first night" prints for a run, in words
+    described = dlm.get_lifecycle_policy(PolicyId=policy)["Policy"]
+    assert schedules.dlm_line("us-east-1", described, fourth) == (
+        f"us-east-1: DLM policy volumes tagged Backup daily ({policy}): 1 snapshot(s) made, 1 deleted by retention,"
+        " 1 copied to us-west-2, 2 old copies deleted"
+    )
+    (line,) = [line for line in schedules.run(sb.port, ["us-east-1"]) if "DLM policy" in line]
+    assert line.startswith(f"us-east-1: DLM policy volumes tagged Backup daily ({policy}): 1 snapshot(s) made, "), line
 
     dlm.update_lifecycle_policy(PolicyId=policy, State="DISABLED")
     with pytest.raises(SandboxError, match="409"):
