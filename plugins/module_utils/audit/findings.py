@@ -52,7 +52,7 @@ H_DOCS = "164.316(b)(2)(i)"
 
 REMEDIATE = "playbooks/remediate.yml"
 REMEDIATE_FLEET = "playbooks/remediate/fleet.yml"
-DR_FAILOVER = "playbooks/dr_failover.yml"
+REMEDIATE_DR = "playbooks/remediate/dr.yml"
 
 
 def _auto(role, playbook=REMEDIATE, module=None):
@@ -231,8 +231,10 @@ _FINDINGS = [
         "assessments": ["Data Security Assessment", "Disaster Recovery Assessment"],
         "prowler_checks": ["s3_bucket_cross_region_replication"],
         "hipaa": [H_DR],
-        "remediation": _auto("dr_failover", DR_FAILOVER),
-        "next_step": "Run the DR set-up (role dr_failover) so databases and buckets are copied to the DR region.",
+        "remediation": _auto("rds_protection"),
+        "next_step": "Run playbooks/remediate.yml: role rds_protection makes an encrypted read replica of each listed "
+        "database in the DR region, role backup copies its backups there and role s3_protection replicates the listed "
+        "buckets (playbooks/remediate/rds.yml, backups.yml and storage.yml run one part each).",
     },
     {
         "id": "2.4",
@@ -342,8 +344,8 @@ _FINDINGS = [
         "prowler_checks": ["rds_instance_multi_az"],
         "hipaa": [H_DR],
         "remediation": _auto("rds_protection"),
-        "next_step": "Run playbooks/remediate.yml (role rds_protection) to make the database Multi-AZ; the DR "
-        "replica comes from role dr_failover.",
+        "next_step": "Run playbooks/remediate.yml (role rds_protection) to make the database Multi-AZ; the same "
+        "role makes its encrypted read replica in the DR region.",
     },
     {
         "id": "2.14",
@@ -370,9 +372,10 @@ _FINDINGS = [
             "iam_password_policy_reuse_24",
         ],
         "hipaa": [H_PWMGMT, H_AUTH],
-        "remediation": _auto("host_baseline"),
-        "next_step": "Run playbooks/remediate.yml: it sets the strong account password policy, and role "
-        "host_baseline turns off SSH password log-ins on the hosts.",
+        "remediation": _auto(None, "playbooks/remediate/identity.yml", module="iam_password_policy"),
+        "next_step": "Run playbooks/remediate.yml (or playbooks/remediate/identity.yml alone): it sets the strong "
+        "account password policy; playbooks/host_baseline.yml (role host_baseline) turns off SSH password log-ins "
+        "on the hosts.",
     },
     {
         "id": "3.2",
@@ -452,7 +455,7 @@ _FINDINGS = [
         "assessments": ["Virtual Machine Vulnerability Assessment"],
         "prowler_checks": ["ssm_managed_compliant_patching"],
         "hipaa": [H_MALWARE],
-        "remediation": _auto("ssm_patching", "playbooks/patch_window.yml"),
+        "remediation": _auto("patch_window", "playbooks/patch_window.yml"),
         "next_step": "Run playbooks/patch_window.yml in the next patch window; it snapshots first and reports "
         "per instance.",
     },
@@ -463,8 +466,10 @@ _FINDINGS = [
         "assessments": ["Network security Assessment"],
         "prowler_checks": ["vpc_different_regions"],
         "hipaa": [H_DR],
-        "remediation": _auto("dr_failover", DR_FAILOVER),
-        "next_step": "Run the DR set-up (role dr_failover) to build the network in the DR region.",
+        "remediation": _auto("dr_site", REMEDIATE_DR),
+        "next_step": "Run playbooks/remediate/dr.yml (also part of playbooks/remediate.yml; role dr_site) to build the "
+        "network of the alternate site in the DR region: VPC, subnets in two zones, private route tables and "
+        "security groups.",
     },
     {
         "id": "4.2",
@@ -598,9 +603,9 @@ _FINDINGS = [
         "assessments": ["Disaster Recovery Assessment"],
         "prowler_checks": [],
         "hipaa": [H_DR, H_TESTING, H_DOCS],
-        "remediation": _auto("dr_failover", "playbooks/dr_drill.yml"),
-        "next_step": "Write or update the DR plan document and run playbooks/dr_drill.yml; the drill records its "
-        "outcome for this check.",
+        "remediation": _auto("dr_drill", "playbooks/dr_drill.yml"),
+        "next_step": "Run playbooks/remediate/dr.yml (role dr_plan) to write the DR plan document from the inventory's "
+        "plan, then playbooks/dr_drill.yml; the drill records its outcome for this check.",
     },
 ]
 

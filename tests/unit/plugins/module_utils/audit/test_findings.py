@@ -108,3 +108,41 @@ def test_fleet_findings_name_the_module_that_hardens_running_instances():
             "ec2_instance_hardening",
         ), fid
         assert "playbooks/remediate/fleet.yml" in by_id[fid]["next_step"], fid
+
+
+def _roles_run_by(playbook, seen=None):
+    """Every role a playbook runs: its plays' roles, include_role/import_role tasks, and the playbooks it imports."""
+    seen = set() if seen is None else seen
+    if playbook in seen:
+        return set()
+    seen.add(playbook)
+    found = set()
+
+    def walk(node):
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key in ("ansible.builtin.include_role", "ansible.builtin.import_role"):
+                if isinstance(node.get(key), dict):
+                    found.add(node[key]["name"].rsplit(".", 1)[-1])
+            if "ansible.builtin.import_playbook" in node:
+                found.update(_roles_run_by((playbook.parent / node["ansible.builtin.import_playbook"]).resolve(), seen))
+            for role in node.get("roles") or []:
+                found.add((role["role"] if isinstance(role, dict) else role).rsplit(".", 1)[-1])
+            for key in ("pre_tasks", "tasks", "post_tasks", "block", "rescue", "always"):
+                walk(node.get(key))
+
+    walk(yaml.safe_load(playbook.read_text()))
+    return found
+
+
+@pytest.mark.parametrize("finding", findings.all_findings(), ids=lambda f: f["id"])
+def test_the_remediation_playbook_runs_the_role_named_and_is_no_runbook(finding):
+    rem = finding["remediation"]
+    if rem["type"] != "automated" or not rem["role"]:
+        return
+    # the failover and failback runbooks act on production during a disaster: they remediate nothing
+    assert rem["playbook"] not in ("playbooks/dr_failover.yml", "playbooks/dr_failback.yml"), finding["id"]
+    assert rem["role"] in _roles_run_by((REPO / rem["playbook"]).resolve()), (finding["id"], rem)
+    assert rem["playbook"] in finding["next_step"] or "playbooks/remediate.yml" in finding["next_step"], finding["id"]
