@@ -5,12 +5,31 @@
 
 """DR drill reports: the timeline chart (inline SVG) and the drill history entries."""
 
+import math
 from html import escape
 
 STATUS_COLOURS = {"ok": "#2e7d32", "failed": "#c62828"}
 ROW = 22
 LABEL = 260
 WIDTH = 900
+
+
+def axis_ticks(total):
+    """The time axis of a drill lasting ``total`` seconds: [(seconds, label)] at a round step (1, 2 or 5 times a
+    power of ten), from 0 to at most ``total``, four to seven of them; in minutes from two minutes on."""
+    unit, scale = ("min", 60.0) if total >= 120 else ("s", 1.0)
+    span = max(total / scale, 1e-6)
+    rough = span / 6.0
+    magnitude = 10 ** math.floor(math.log10(rough))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= rough * (1 - 1e-9))
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    ticks = []
+    index = 0
+    while index * step <= span * (1 + 1e-9):
+        value = index * step
+        ticks.append((value * scale, "%.*f %s" % (decimals, value, unit)))
+        index += 1
+    return ticks
 
 
 def _seconds(value):
@@ -56,12 +75,13 @@ def dr_timeline_svg(record):
         'aria-label="Drill timeline" font-family="sans-serif" font-size="12">' % (WIDTH, height, WIDTH, height),
         "<title>Drill %s timeline (%.1f s)</title>" % (escape(str(record.get("drill_id", ""))), total),
     ]
-    for tick in range(5):
-        x = LABEL + plot * tick / 4.0
+    for seconds, text in axis_ticks(total):
+        x = LABEL + plot * seconds / total
+        anchor = "start" if seconds == 0 else "end" if x > WIDTH - 40 else "middle"  # the last label stays inside
         parts.append(
             '<line x1="%.1f" y1="0" x2="%.1f" y2="%d" stroke="#ddd"/>'
-            '<text x="%.1f" y="%d" fill="#555">%.1f s</text>'
-            % (x, x, height - ROW, x + 2, height - 6, total * tick / 4)
+            '<text x="%.1f" y="%d" fill="#555" text-anchor="%s">%s</text>'
+            % (x, x, height - ROW, x, height - 6, anchor, text)
         )
     for index, (label, start, end, status, detail) in enumerate(rows):
         y = index * ROW + 4

@@ -11,6 +11,7 @@ on the logs key; a check run after it sends no mutating call.
 """
 
 import json
+import re
 
 import pytest
 from playbook import run_playbook
@@ -133,7 +134,14 @@ def test_each_bucket_ends_on_the_key_its_owner_gave_it(estate, first):
     source_keys = run.task("Encrypt new objects of the patient-data buckets that replicate")
     assert source_keys["changed"] is True and source_keys["buckets"][0]["name"] == PHI_BUCKET
     shown = run.task("Show what was protected")["msg"]
-    assert f"{TRAIL_BUCKET} ({P}) keeps its own customer-managed key {logs_key}" in shown
+    # one line for the count, then one per bucket changed and one per bucket with a note
+    assert re.fullmatch(r"\d+ bucket\(s\) selected, \d+ changed\.", shown[0]), shown
+    assert (
+        f"{TRAIL_BUCKET} ({P}) keeps its own customer-managed key {logs_key} (not alias/medcircle-s3): its default"
+        " encryption is left as it is." in shown
+    ), shown
+    assert any(line.startswith(f"{AWS_MANAGED_BUCKET} ({P}): ") for line in shown), shown
+    assert all(line == line.strip() and "  " not in line for line in shown), shown
 
 
 def test_the_audit_passes_what_the_sweep_leaves(first):
