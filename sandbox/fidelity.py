@@ -22,7 +22,8 @@ responses on the wire.
   CopyTagsToSnapshot ("By default, tags aren't copied") and EnableIAMDatabaseAuthentication are the request's
   or off; a cross-Region replica gets "the default DBParameterGroup for the specified DB engine" unless one is
   named. The replica has the tags and CloudWatch Logs exports of the request (moto dropped the request's
-  EnableCloudwatchLogsExports) and no master secret of its own.
+  EnableCloudwatchLogsExports) and no master secret of its own. A cross-Region replica is in an Availability Zone
+  of its own Region (the one asked for, or one of its DB subnet group's); moto kept the source's zone.
 - GetCallerIdentity: for an IAM user AWS answers ``arn:aws:iam::<account>:user/<name>`` with a user id that
   starts ``AIDA``; moto's default caller (credentials it did not issue, as the sandbox's are) answered
   ``arn:aws:sts::<account>:user/moto`` with the access key as the user id, an ARN no key or IAM policy can name.
@@ -113,6 +114,21 @@ _REPLICA_OFF_UNLESS_GIVEN = {
 }
 
 
+def _replica_zone(replica, asked):
+    """The Availability Zone of a cross-Region replica: the one asked for, else one of its DB subnet group's (in its
+    own Region), else the Region's first. moto kept the source's zone, in the source's Region."""
+    if asked:
+        return asked
+    group = getattr(replica, "db_subnet_group", None)
+    zones = sorted(
+        {subnet.availability_zone for subnet in getattr(group, "_subnets", None) or []}
+        if getattr(group, "region", replica.region) == replica.region
+        else set()
+    )
+    zones = [zone for zone in zones if zone.startswith(replica.region)]
+    return zones[0] if zones else f"{replica.region}a"
+
+
 def _read_replicas_start_as_aws_makes_them() -> None:
     from moto.rds.models import RDSBackend
 
@@ -144,6 +160,8 @@ def _read_replicas_start_as_aws_makes_them() -> None:
         replica._associated_roles = []
         if source.region != replica.region and not db_kwargs.get("db_parameter_group_name"):
             replica.db_parameter_group_name = None  # moto answers the engine's default group of the replica's region
+        if source.region != replica.region:
+            replica.availability_zone = _replica_zone(replica, db_kwargs.get("availability_zone"))
         if "master_user_secret" in vars(replica):
             del replica.master_user_secret
         replica.manage_master_user_password = False

@@ -101,6 +101,7 @@ def test_a_cross_region_read_replica_starts_as_aws_makes_it(clean_sandbox):
     assert not replica["IAMDatabaseAuthenticationEnabled"]
     assert replica["TagList"] == [] and replica.get("EnabledCloudwatchLogsExports", []) == []
     assert "MasterUserSecret" not in replica
+    assert source["AvailabilityZone"].startswith("us-east-1") and replica["AvailabilityZone"] == "us-west-2a"
 
     given = dr.create_db_instance_read_replica(
         DBInstanceIdentifier="fidelity-replica-2",
@@ -110,8 +111,10 @@ def test_a_cross_region_read_replica_starts_as_aws_makes_it(clean_sandbox):
         MultiAZ=True,
         EnableCloudwatchLogsExports=["general"],
         Tags=[{"Key": "Role", "Value": "dr-replica"}],
+        AvailabilityZone="us-west-2b",
     )["DBInstance"]
     assert given["DBParameterGroups"][0]["DBParameterGroupName"] == "tls-mysql80" and given["MultiAZ"]
+    assert given["AvailabilityZone"] == "us-west-2b"
     assert given["EnabledCloudwatchLogsExports"] == ["general"]
     assert given["TagList"] == [{"Key": "Role", "Value": "dr-replica"}]
     # the replica's settings are its own: a log type enabled on it does not show on the source
