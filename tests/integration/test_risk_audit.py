@@ -258,6 +258,7 @@ def test_comparison_can_be_turned_off_from_the_command_line(assessed_sandbox, tm
     run()
     off, folder = run(risk_audit_compare_previous="false")
     assert not (folder / "compare.json").exists() and "Compared with the previous run" not in off.stdout
+    assert "Not compared with an earlier run (risk_audit_compare_previous is false)." in off.stdout
     on, folder = run()
     assert (folder / "compare.json").exists() and "Compared with the previous run" in on.stdout
 
