@@ -250,6 +250,21 @@ def test_a_session_role_that_cannot_be_read_leaves_the_key_check_out_and_says_so
 
 
 def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds, tmp_path):
+    # What earlier versions of the role left: the monitoring role with an EC2 instance profile of its name. Another
+    # team's instance profile is there too.
+    iam = sandbox_rds.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    iam.create_role(RoleName="medcircle-rds-monitoring-role", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_instance_profile(InstanceProfileName="medcircle-rds-monitoring-role")
+    iam.add_role_to_instance_profile(
+        InstanceProfileName="medcircle-rds-monitoring-role", RoleName="medcircle-rds-monitoring-role"
+    )
+    iam.create_instance_profile(InstanceProfileName="reporting-app")
     run = run_playbook(sandbox_rds, PLAYBOOK)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     # After attaching the TLS group the run reads whether it waits for a reboot. The database's own custom group
@@ -269,10 +284,12 @@ def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds
     assert db["MultiAZ"] and db["DeletionProtection"] and db["BackupRetentionPeriod"] == 35
     assert db["MasterUserSecret"]["SecretArn"]
     assert db["MonitoringInterval"] == 60
-    # The monitoring role is RDS's: no EC2 instance profile is made for it.
-    iam = sandbox_rds.client("iam")
+    # The monitoring role is RDS's: no EC2 instance profile is made for it, and the one an earlier version made is
+    # gone; the other team's profile is left alone.
     assert db["MonitoringRoleArn"] == iam.get_role(RoleName="medcircle-rds-monitoring-role")["Role"]["Arn"]
     assert iam.list_instance_profiles_for_role(RoleName="medcircle-rds-monitoring-role")["InstanceProfiles"] == []
+    assert [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]] == ["reporting-app"]
+    assert run.task("2.12 | PATCH | Remove that instance profile")["changed"] is True
     kept = [name for name in dbs if name.startswith(f"{DB}-unencrypted-")]
     assert len(kept) == 1
     original = dbs[kept[0]]
