@@ -26,6 +26,13 @@ run_id="$(date -u +%Y%m%dT%H%M%SZ)"
 stop_sandbox() { .venv/bin/python -m sandbox stop --port "$port" >/dev/null 2>&1 || true; }
 trap stop_sandbox EXIT
 
+# A new sandbox: the drill history an earlier demo left is of another estate; keep it aside, so the DR plan and
+# the drill count only this sandbox's drills.
+if [ -e reports/dr/drill-history.json ]; then
+    mv reports/dr/drill-history.json "reports/dr/drill-history.before-$run_id.json"
+    echo "==> The drill history of an earlier demo (another sandbox) is kept as reports/dr/drill-history.before-$run_id.json"
+fi
+
 echo "==> Starting the AWS sandbox on 127.0.0.1:$port with the '$seed' estate"
 .venv/bin/python -m sandbox start --port "$port" --seed "$seed" --background
 

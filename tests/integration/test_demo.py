@@ -14,6 +14,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def test_demo_audits_remediates_drills_ends_with_the_audit_report_and_stops_the_sandbox():
     port = free_port()
     env = {**os.environ, "SANDBOX_PORT": str(port), "SANDBOX_SEED": "as-assessed"}
+    # an earlier demo's drill history: its drills were of another sandbox
+    history = REPO_ROOT / "reports" / "dr" / "drill-history.json"
+    history.parent.mkdir(parents=True, exist_ok=True)
+    earlier = {"drills": [{"drill_id": "drill-of-an-earlier-demo", "result": "pass"}]}
+    history.write_text(json.dumps(earlier))
     done = subprocess.run(
         ["bash", "scripts/demo.sh"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=2400, check=False
     )
@@ -87,6 +92,13 @@ def test_demo_audits_remediates_drills_ends_with_the_audit_report_and_stops_the_
     exposed = {r["resource_type"] for r in segmentation["resources"] if r["status"] == "fail"}
     assert exposed == {"AwsEc2Instance"}, segmentation["resources"]
     assert re.search(r"DR drill report: \S+drill-report\.html", out), out[-3000:]
+    # the earlier demo's history is kept aside; this sandbox's plan and history count only its own drill
+    kept = re.search(r"The drill history of an earlier demo \(another sandbox\) is kept as (\S+)", out)
+    assert kept, out[:3000]
+    assert json.loads((REPO_ROOT / kept.group(1)).read_text()) == earlier
+    assert [d["drill_id"] for d in json.loads(history.read_text())["drills"]] != ["drill-of-an-earlier-demo"]
+    assert len(json.loads(history.read_text())["drills"]) == 1
+    assert all(int(n) <= 1 for n in re.findall(r"(\d+) drill\(s\) on record", out)), re.findall(r".*on record.*", out)
     # what stays for people (1.2, 2.1): the evidence for the security lead, per identity the two findings fail
     review = re.search(r"Access review for 1.2 and 2.1: (\S+access-review\.md)", out)
     assert review, out[-3000:]

@@ -163,6 +163,23 @@ CASES = {
         'ssm_patching_windows has a window for "web", which is not in ssm_patching_patch_groups (dev, staging, prod);'
         " ssm_patching_windows has more than one window for dev (one window per patch group)" + DONE,
     ),
+    "patching: windows for two unknown patch groups": (
+        PATCHING,
+        {
+            "ssm_patching_windows": [
+                {
+                    "patch_group": group,
+                    "schedule": "cron(0 3 ? * SUN *)",
+                    "duration": 3,
+                    "max_concurrency": 1,
+                    "max_errors": 1,
+                }
+                for group in ("web", "api", "dev")
+            ]
+        },
+        'ssm_patching_windows has windows for "web" and "api", which are not in ssm_patching_patch_groups'
+        " (dev, staging, prod)" + DONE,
+    ),
     "encryption: a volume id among the instance ids": (
         ENCRYPTION,
         {"ebs_encryption_instance_ids": ["i-0123456789abcdef0", "vol-0123456789abcdef0"]},

@@ -1981,6 +1981,12 @@ def check_4_1(snap, ctx):
     }
 
 
+SEGMENTATION_STEPS = (
+    ("AwsRdsDbInstance", fmeta.SEGMENTATION_DATABASES),
+    ("AwsEc2Instance", fmeta.SEGMENTATION_SERVERS),
+)
+
+
 def check_4_2(snap, ctx):
     """Instances and databases reachable from the internet through public subnets."""
     resources = []
@@ -2037,7 +2043,9 @@ def check_4_2(snap, ctx):
                     region, db, "fail" if exposed else "pass", observed, "PubliclyAccessible: false, private subnets"
                 )
             )
-    return {"resources": resources}
+    failing = {r["resource_type"] for r in resources if r["status"] == "fail"}
+    steps = [step for rtype, step in SEGMENTATION_STEPS if rtype in failing]
+    return {"resources": resources, "next_step": " ".join(steps) or None}
 
 
 def check_4_3(snap, ctx):
@@ -2510,6 +2518,8 @@ def run_check(finding_id, snap, ctx):
         resources = out.get("resources", [])
         status = out.get("status") or aggregate_status(resources)
         result.update(status=status, resources=resources, message=out.get("message"))
+        if out.get("next_step"):  # the part of the finding's next step that applies to what fails
+            result["next_step"] = out["next_step"]
         if out.get("regions"):
             result["regions"] = out["regions"]
     except SourceError as exc:

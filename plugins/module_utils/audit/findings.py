@@ -97,6 +97,17 @@ _DRA = "Disaster Recovery Assessment"
 
 # One entry per finding, in register order. "assessments" are spelled as in
 # the risk register.
+# 4.2's next step has a part for databases and one for servers; the audit names the part that applies.
+SEGMENTATION_DATABASES = (
+    "Databases: run playbooks/remediate.yml --tags rds (role rds_protection turns their public access off; "
+    "clients inside the VPC keep the same endpoint)."
+)
+SEGMENTATION_SERVERS = (
+    "Servers cannot change subnet: replace each listed one with the fleet's Auto Scaling group in private subnets "
+    "behind the load balancer (playbooks/provision_fleet.yml, role ec2_fleet), reach it through Session Manager, "
+    "then retire it."
+)
+
 _FINDINGS = [
     {
         "id": "1.1",
@@ -483,10 +494,7 @@ _FINDINGS = [
         ],
         "hipaa": [H_ACCESS],
         "remediation": _auto("rds_protection"),
-        "next_step": "Databases: run playbooks/remediate.yml --tags rds (role rds_protection turns their public "
-        "access off; clients inside the VPC keep the same endpoint). Servers cannot change subnet: replace each "
-        "listed one with the fleet's Auto Scaling group in private subnets behind the load balancer "
-        "(playbooks/provision_fleet.yml, role ec2_fleet), reach it through Session Manager, then retire it.",
+        "next_step": SEGMENTATION_DATABASES + " " + SEGMENTATION_SERVERS,
     },
     {
         "id": "4.3",

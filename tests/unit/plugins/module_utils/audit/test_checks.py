@@ -418,7 +418,25 @@ def test_4_2_private_instance_with_public_subnet_elsewhere_passes():
     data[("ec2_instances", P)][0]["SubnetId"] = "subnet-pub-1"
     assert _run("4.2", data)["status"] == "pass"  # in a public subnet but no public address
     data[("ec2_instances", P)][0]["PublicIpAddress"] = "3.3.3.3"
-    assert _run("4.2", data)["status"] == "fail"
+    result = _run("4.2", data)
+    assert result["status"] == "fail"
+    # the next step is the servers' part alone: no database fails
+    assert result["next_step"].startswith("Servers cannot change subnet")
+    assert "rds_protection" not in result["next_step"]
+
+
+def test_4_2_next_step_names_the_part_for_what_fails():
+    data = estate.strong()
+    data[("rds_instances", P)][0]["PubliclyAccessible"] = True
+    result = _run("4.2", data)
+    assert result["status"] == "fail"
+    assert result["next_step"].startswith("Databases: run playbooks/remediate.yml --tags rds")
+    assert "Servers" not in result["next_step"]
+    data[("ec2_instances", P)][0]["SubnetId"] = "subnet-pub-1"
+    data[("ec2_instances", P)][0]["PublicIpAddress"] = "3.3.3.3"
+    both = _run("4.2", data)["next_step"]
+    assert both.startswith("Databases:") and "Servers cannot change subnet" in both
+    assert _run("4.2", estate.strong())["next_step"] == "Nothing to do; keep it so."
 
 
 def test_2_14_a_tls_group_waiting_for_a_reboot_is_not_in_force():
