@@ -75,6 +75,10 @@ def test_failure_in_a_wave_rolls_back_and_the_error_budget_stops_the_run(clean_s
     )
     assert run.returncode != 0, run.stdout[-3000:]
     assert "did not finish cleanly" in run.task("Fail the run when instances failed")["msg"]
+    assert run.task("Say how the instances are split into waves")["msg"] == (
+        "3 wave(s) of 1, 3, 2 instance(s); the run stops at the first instance that fails"
+        " (patch_window_error_budget 0)."
+    )
     # each wave says what happened in it, one line per fact, no blank lines
     canary = run.task("Say how the wave went, wave 1")["msg"]
     assert canary[1:] == ["No instance failed."] and canary[0].startswith("AWS-RunPatchBaseline on 1 instance(s)")
@@ -249,3 +253,43 @@ def test_switches_given_as_text_on_the_command_line_are_obeyed(clean_sandbox, fl
     assert {i["instance_id"]: i["outcome"] for i in report["instances"]}[ids[0]] == "failed"
     snapshots = sandbox.client("ec2").describe_snapshots(OwnerIds=["self"])["Snapshots"]
     assert [s for s in snapshots if any(t["Key"] == "cloudops:patch-run" for t in s.get("Tags", []))] == []
+
+
+def test_the_health_page_is_checked_after_each_wave(clean_sandbox, fleet, tmp_path):
+    """patch_window_health_url must answer 200 after every wave: the sandbox's own health page does, so every
+    wave runs, and the report records each check."""
+    sandbox = clean_sandbox
+    page = f"{sandbox.endpoint}/_sandbox/health"
+    run = run_playbook(
+        sandbox,
+        "playbooks/patch_window.yml",
+        extra_vars=_vars(tmp_path, "healthy", patch_window_health_url=page, patch_window_error_budget="2"),
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    names = [name for name, _ in run.tasks() if "health page" in name]
+    assert names[0].endswith(f"3.8 | AUDIT | Check the application health page after wave 1: {page}"), names
+    assert run.task("Say how the instances are split into waves")["msg"] == (
+        "3 wave(s) of 1, 3, 2 instance(s); the run stops when more than 2 instance(s) fail"
+        " (patch_window_error_budget 2)."
+    )
+    checks = _report(tmp_path, "healthy")["health_checks"]
+    assert [(h["wave"], h["status"], h["ok"]) for h in checks] == [(1, 200, True), (2, 200, True), (3, 200, True)]
+
+
+def test_a_failing_health_page_stops_the_run_after_the_wave(clean_sandbox, fleet, tmp_path):
+    """No instance fails, but the page answers 404 after the canary: the run stops there, the other waves patch
+    nothing, and the run fails saying why."""
+    sandbox = clean_sandbox
+    ids, _bare = fleet
+    page = f"{sandbox.endpoint}/_sandbox/no-such-page"
+    run = run_playbook(
+        sandbox, "playbooks/patch_window.yml", extra_vars=_vars(tmp_path, "sick", patch_window_health_url=page)
+    )
+    assert run.returncode != 0, run.stdout[-3000:]
+    said = run.task("Say how the wave went, wave 1")["msg"]
+    assert said[-1].startswith("RUN STOPPED: ") and f"the health check of {page} failed after wave 1" in said[-1], said
+    report = _report(tmp_path, "sick")
+    assert report["stopped"] is True and f"{page} failed after wave 1" in report["stop_reason"]
+    assert [w["wave"] for w in report["waves"]] == [1]
+    outcome = {i["instance_id"]: i["outcome"] for i in report["instances"]}
+    assert [outcome[i] for i in ids].count("not_started") == 5, outcome
