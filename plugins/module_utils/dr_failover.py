@@ -679,10 +679,12 @@ class Runbook:
                     raise RuntimeError("%s in %s is not the promoted primary yet" % (name, self.primary))
                 dr_db = self._failback(system)["source"] or {}
                 notes = protection_settings(stale, dr_db.get("Engine"), dr_db.get("DBInstanceClass"))[1]
-                return False, "%s is made with the protection of %s (step replicate towards the primary) and " % (
+                # check mode: the stale primary still has the name the new primary will take
+                stale_name = "the stale %s" % source if source == name else source
+                return False, "the new %s is made with the protection of %s (step replicate towards the primary) " % (
                     name,
-                    source,
-                ) + "checked here once promoted%s" % _notes(notes)
+                    stale_name,
+                ) + "and checked here once promoted%s" % _notes(notes)
             changes, tags, notes = protection_changes(stale, db)
             if not changes and not tags:
                 pending = _pending(db, _custom_group(stale))

@@ -193,6 +193,9 @@ def test_failback_of_an_encrypted_protected_database(estate, tmp_path, monkeypat
     replicate_plan = plan["replicate towards the primary"]["detail"]
     assert keys[PRIMARY] in replicate_plan
     assert "parameter group medcircle-mysql80" in replicate_plan and "Multi-AZ" in replicate_plan
+    assert plan["copy the stale primary's protection"]["detail"].startswith(
+        f"the new {DB_ID} is made with the protection of the stale {DB_ID} (step replicate towards the primary)"
+    ), plan["copy the stale primary's protection"]
     assert plan["set the promoted DR database aside"]["status"] == "changed"
     assert keys[DR] in plan["return the DR database to standby"]["detail"]
     assert plan["delete the set-aside DR database"]["detail"].startswith("would delete")

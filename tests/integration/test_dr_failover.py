@@ -118,6 +118,13 @@ def test_failover_with_primary_down_then_failback(estate, tmp_path):
     assert steps(first)[("medcircledb", "promote replica")] == "changed"
     assert steps(first)[("medcircle-app", "launch in DR region")] == "failed"
     assert (tmp_path / "dr").exists()
+    # the run fails once, at its end, naming the step that stopped it (the step's own task reports, never fails)
+    assert [name for name, outcome in first.tasks() if outcome.get("failed")] == [
+        "medcircle.cloudops.dr_failover : DR | AUDIT | Stop when a step failed"
+    ]
+    stopped = first.task("Stop when a step failed")["msg"]
+    assert stopped.startswith("The failover stopped at medcircle-app (step launch in DR region): ClientError"), stopped
+    assert "Instance profile" in stopped and "run the same command again" in stopped, stopped
 
     # 2. the profile is made (IAM is global), rerun with the primary still down: continues where it stopped
     sandbox.clear_faults()
