@@ -95,8 +95,6 @@ _DSA = "Data Security Assessment"
 _NSA = "Network Security Assessment"
 _DRA = "Disaster Recovery Assessment"
 
-# One entry per finding, in register order. "assessments" are spelled as in
-# the risk register.
 # 4.2's next step has a part for databases and one for servers; the audit names the part that applies.
 SEGMENTATION_DATABASES = (
     "Databases: run playbooks/remediate.yml --tags rds (role rds_protection turns their public access off; "
@@ -108,6 +106,8 @@ SEGMENTATION_SERVERS = (
     "then retire it."
 )
 
+# One entry per finding, in register order. "assessments" are spelled as in
+# the risk register.
 _FINDINGS = [
     {
         "id": "1.1",
