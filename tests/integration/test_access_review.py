@@ -94,7 +94,8 @@ def test_reviews_what_1_2_and_2_1_fail_and_proposes_what_was_used(estate, tmp_pa
         for line in lines
     ), lines
     assert any(
-        line.startswith("policy MedCircleS3Everything: 1 service(s) allowed, 0 used") and "ask the owner" in line
+        line.startswith("policy MedCircleS3Everything: 1 service(s) allowed, none used in 90 days; proposal:")
+        and "ask the owner" in line
         for line in lines
     ), lines
 
