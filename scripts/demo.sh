@@ -26,11 +26,16 @@ run_id="$(date -u +%Y%m%dT%H%M%SZ)"
 stop_sandbox() { .venv/bin/python -m sandbox stop --port "$port" >/dev/null 2>&1 || true; }
 trap stop_sandbox EXIT
 
-# A new sandbox: the drill history an earlier demo left is of another estate; keep it aside, so the DR plan and
-# the drill count only this sandbox's drills.
-if [ -e reports/dr/drill-history.json ]; then
-    mv reports/dr/drill-history.json "reports/dr/drill-history.before-$run_id.json"
-    echo "==> The drill history of an earlier demo (another sandbox) is kept as reports/dr/drill-history.before-$run_id.json"
+# A new sandbox: the DR plan and drill history an earlier demo left are of another estate; keep them aside, so
+# the audit, the DR plan and the drill judge only this sandbox's.
+earlier=()
+for file in reports/dr/dr-plan.md reports/dr/dr-plan.html reports/dr/drill-history.json; do
+    [ -e "$file" ] && earlier+=("$file")
+done
+if [ "${#earlier[@]}" -gt 0 ]; then
+    mkdir -p "reports/dr/earlier-demo-$run_id"
+    mv "${earlier[@]}" "reports/dr/earlier-demo-$run_id/"
+    echo "==> The DR plan and drill history of an earlier demo (another sandbox) are kept in reports/dr/earlier-demo-$run_id/"
 fi
 
 echo "==> Starting the AWS sandbox on 127.0.0.1:$port with the '$seed' estate"

@@ -11,14 +11,21 @@ from sandbox_client import SandboxClient, free_port
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def run_id(out):
+    """The demo's run id, from the first audit's report folder it names."""
+    return re.search(r"/reports/(\d{8}T\d{6}Z)-audit", out).group(1)
+
+
 def test_demo_audits_remediates_drills_ends_with_the_audit_report_and_stops_the_sandbox():
     port = free_port()
     env = {**os.environ, "SANDBOX_PORT": str(port), "SANDBOX_SEED": "as-assessed"}
-    # an earlier demo's drill history: its drills were of another sandbox
+    # an earlier demo's DR plan and drill history: they were of another sandbox
     history = REPO_ROOT / "reports" / "dr" / "drill-history.json"
+    plan = REPO_ROOT / "reports" / "dr" / "dr-plan.md"
     history.parent.mkdir(parents=True, exist_ok=True)
     earlier = {"drills": [{"drill_id": "drill-of-an-earlier-demo", "result": "pass"}]}
     history.write_text(json.dumps(earlier))
+    plan.write_text("# DR plan of an earlier demo\n")
     done = subprocess.run(
         ["bash", "scripts/demo.sh"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=2400, check=False
     )
@@ -92,12 +99,18 @@ def test_demo_audits_remediates_drills_ends_with_the_audit_report_and_stops_the_
     exposed = {r["resource_type"] for r in segmentation["resources"] if r["status"] == "fail"}
     assert exposed == {"AwsEc2Instance"}, segmentation["resources"]
     assert re.search(r"DR drill report: \S+drill-report\.html", out), out[-3000:]
-    # the earlier demo's history is kept aside; this sandbox's plan and history count only its own drill
-    kept = re.search(r"The drill history of an earlier demo \(another sandbox\) is kept as (\S+)", out)
+    # the earlier demo's plan and history are kept aside: the first audit finds no DR plan, this sandbox's plan and
+    # history count only its own drill
+    kept = re.search(r"The DR plan and drill history of an earlier demo \(another sandbox\) are kept in (\S+)/", out)
     assert kept, out[:3000]
-    assert json.loads((REPO_ROOT / kept.group(1)).read_text()) == earlier
-    assert [d["drill_id"] for d in json.loads(history.read_text())["drills"]] != ["drill-of-an-earlier-demo"]
-    assert len(json.loads(history.read_text())["drills"]) == 1
+    assert json.loads((REPO_ROOT / kept.group(1) / "drill-history.json").read_text()) == earlier
+    assert (REPO_ROOT / kept.group(1) / "dr-plan.md").read_text() == "# DR plan of an earlier demo\n"
+    first = json.loads((REPO_ROOT / "reports" / f"{run_id(out)}-audit" / "audit.json").read_text())
+    dr_plan = next(f for f in first["findings"] if f["id"] == "5.6")
+    assert {r["resource_id"] for r in dr_plan["resources"] if r["status"] == "fail"} == {str(plan), str(history)}
+    drills = json.loads(history.read_text())["drills"]
+    assert len(drills) == 1 and drills[0]["drill_id"] != "drill-of-an-earlier-demo", drills
+    assert plan.read_text() != "# DR plan of an earlier demo\n"
     assert all(int(n) <= 1 for n in re.findall(r"(\d+) drill\(s\) on record", out)), re.findall(r".*on record.*", out)
     # what stays for people (1.2, 2.1): the evidence for the security lead, per identity the two findings fail
     review = re.search(r"Access review for 1.2 and 2.1: (\S+access-review\.md)", out)
