@@ -506,7 +506,11 @@ def plan_bucket(
             others = len(merged["Statement"]) - len(ours)
             steps.append(
                 (
-                    "%s in the bucket policy, keeping its %d other statement(s)" % ("; ".join(what), others),
+                    "%s in the bucket policy, %s"
+                    % (
+                        "; ".join(what),
+                        "keeping its %d other statement(s)" % others if others else "which has no other statement",
+                    ),
                     "put_bucket_policy",
                     {"Bucket": name, "Policy": json.dumps(merged, sort_keys=True)},
                 )

@@ -7,8 +7,6 @@ that may write to that group only, the managed rule groups and rate limit in the
 association COMPLETE; a second run changes nothing. Bad input fails before any mutating call, naming the variable.
 """
 
-import json
-
 import pytest
 from playbook import run_module, run_playbook
 
@@ -127,7 +125,9 @@ def test_web_acl_has_the_managed_rules_and_a_rate_limit(assessed_sandbox, applie
     (rate,) = [r for r in acl["Rules"] if "RateBasedStatement" in r["Statement"]]
     assert rate["Statement"]["RateBasedStatement"]["Limit"] == 2000 and "Block" in rate["Action"]
     # the as-assessed estate has no load balancer: the play says so
-    assert "No internet-facing Application Load Balancer" in json.dumps(applied.task("Show what the web ACL protects"))
+    said = applied.task("Show what the web ACL protects")["msg"]
+    assert "rate limit 2000 requests per 5 minutes per IP). No internet-facing Application Load Balancer" in said, said
+    assert "  " not in said, said
 
 
 def test_firewall_and_dns_firewall_protect_the_vpc(assessed_sandbox, applied, vpc):

@@ -312,8 +312,9 @@ def test_hand_added_rules_survive_unchanged_and_are_named(waf_sandbox, foreign, 
         "AWSManagedRulesLinuxRuleSet (priority 60, rule group)",
     ):
         assert text in shown
-    summary = json.dumps(removed.task("Show what the web ACL protects"))
-    assert "incident-ip-block" in summary and "not managed by" in summary
+    summary = removed.task("Show what the web ACL protects")["msg"]
+    assert "per IP). Kept in us-east-1, not managed by this role: " in summary and "incident-ip-block" in summary
+    assert "  " not in summary, summary
 
 
 def test_a_group_removed_from_the_variable_is_removed_from_the_web_acl(waf_sandbox, foreign, removed):

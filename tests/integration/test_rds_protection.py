@@ -279,7 +279,10 @@ def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds
     db = dbs[DB]
     said = run.task("1.5 | AUDIT | Say what the encryption did or is waiting for")["msg"]
     assert said.startswith(f"{DB} is encrypted. The unencrypted original is kept as {DB}-unencrypted-"), said
-    assert said.endswith("Until then the audit reports 1.5 and 2.14 failing for the original."), said
+    assert said.endswith(
+        "Until then the audit lists the original under the database findings it fails (1.5, 2.14 and others), with"
+        " this step as their next step."
+    ), said
     assert db["StorageEncrypted"] and ":key/" in db["KmsKeyId"]
     assert db["MultiAZ"] and db["DeletionProtection"] and db["BackupRetentionPeriod"] == 35
     assert db["MasterUserSecret"]["SecretArn"]
@@ -307,6 +310,9 @@ def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds
     findings = audit(sandbox_rds, tmp_path / "kept")
     assert findings["1.5"]["status"] == "fail"
     assert {r["resource_id"] for r in findings["1.5"]["resources"] if r["status"] == "fail"} == {kept[0]}
+    # ... and its next step is to delete the original once the application is verified, not to encrypt it again
+    assert findings["1.5"]["next_step"].startswith(f"{kept[0]}: the unencrypted original kept"), findings["1.5"]
+    assert "rds_protection_encrypt_delete_original=true" in findings["1.5"]["next_step"]
     exposure = db_exposure(findings["4.2"])
     assert exposure.keys() >= {DB, kept[0]} and {status for status, _ in exposure.values()} == {"pass"}, exposure
 

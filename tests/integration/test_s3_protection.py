@@ -86,6 +86,7 @@ def test_remediation_closes_the_s3_findings_and_replicates(estate, tmp_path):
     changes = {b["name"]: b["changes"] for b in sweep["buckets"]}
     assert any("turn on versioning" in c for c in changes[SOURCE]), changes
     assert any("CloudopsDenyInsecureTransport" in c for c in changes[SOURCE]), changes
+    assert any(c.endswith("in the bucket policy, which has no other statement") for c in changes[SOURCE]), changes
 
     # someone else's statement in the bucket policy must survive the merge
     other = {
@@ -101,6 +102,8 @@ def test_remediation_closes_the_s3_findings_and_replicates(estate, tmp_path):
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     repl = run.task("Replicate each patient-data bucket")["results"][0]
     assert repl["configuration_changed"] is True
+    done = {b["name"]: b["changes"] for b in run.task("Turn on versioning, SSE-KMS, TLS only")["buckets"]}
+    assert any(c.endswith("in the bucket policy, keeping its 1 other statement(s)") for c in done[SOURCE]), done
     assert repl["existing"]["copied"] == 1 and repl["existing"]["failed"] == 0
 
     statements = json.loads(s3.get_bucket_policy(Bucket=SOURCE)["Policy"])["Statement"]

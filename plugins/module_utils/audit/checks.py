@@ -2536,7 +2536,31 @@ def run_check(finding_id, snap, ctx):
         )
     failing = [r for r in result["resources"] if r.get("status") in ("fail", "manual")]
     result["failing_resources"] = len(failing)
+    originals = sorted(
+        r["resource_id"]
+        for r in failing
+        if r.get("resource_type") == "AwsRdsDbInstance" and r["resource_id"] in _kept_originals(snap, r["region"])
+    )
+    if originals:
+        step = KEPT_ORIGINAL_STEP % ", ".join(originals)
+        result["next_step"] = step if len(originals) == len(failing) else "%s %s" % (result["next_step"], step)
     return result
+
+
+KEPT_ORIGINAL_STEP = (
+    "%s: the unencrypted original kept when the database was moved to encrypted storage (the encrypted copy has its "
+    "name now). Once the application is verified on the encrypted database, run playbooks/remediate/rds.yml -e "
+    "rds_protection_encrypt_delete_original=true to delete it (a final snapshot is kept)."
+)
+
+
+def _kept_originals(snap, region):
+    """Identifiers of the databases an encrypted copy replaces (its tag cloudops:replaces), kept until deleted."""
+    try:
+        dbs = snap.get("rds_instances", region)
+    except SourceError:
+        return set()
+    return {_tags(db.get("TagList")).get("cloudops:replaces") for db in dbs} - {None}
 
 
 def summarise(results):

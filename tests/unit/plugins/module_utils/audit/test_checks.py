@@ -4,6 +4,7 @@ import json
 
 import pytest
 from ansible_collections.medcircle.cloudops.plugins.module_utils.audit import checks
+from ansible_collections.medcircle.cloudops.plugins.module_utils.audit import findings as fmeta
 from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.collect import StaticSnapshot
 from ansible_collections.medcircle.cloudops.plugins.module_utils.audit.findings import FINDING_IDS
 
@@ -610,3 +611,25 @@ def test_managed_instance_without_a_patch_window_fails_3_5():
     result = _run("3.5", data)
     assert result["status"] == "pass"
     assert "patch group prod -> baseline medcircle-al2023" in result["resources"][0]["observed"]
+
+
+def test_a_kept_unencrypted_original_is_told_to_be_deleted_not_encrypted_again():
+    """After the encryption swap the unencrypted original is kept (its encrypted copy, named like it was, carries
+    cloudops:replaces); the findings it fails tell IT support to delete it once the application is verified."""
+    data = estate.strong()
+    dbs = data[("rds_instances", P)]
+    original = estate._db("appdb-unencrypted-20261205", P, PubliclyAccessible=False)
+    replaces = {"Key": "cloudops:replaces", "Value": original["DBInstanceIdentifier"]}
+    dbs[0]["TagList"] = [*dbs[0].get("TagList", []), replaces]
+    dbs.append(original)
+    result = _run("1.5", data)
+    assert result["status"] == "fail"
+    assert result["next_step"].startswith("appdb-unencrypted-20261205: the unencrypted original kept"), result
+    assert "rds_protection_encrypt_delete_original=true" in result["next_step"]
+    # another unencrypted database fails too: the finding's own next step first, then the original's
+    dbs.append(estate._db("reporting", P, PubliclyAccessible=False))
+    mixed = _run("1.5", data)["next_step"]
+    assert mixed.startswith(fmeta.get_finding("1.5")["next_step"]) and "appdb-unencrypted-20261205: the" in mixed
+    # without the tag it is just an unencrypted database
+    dbs[0]["TagList"] = [t for t in dbs[0]["TagList"] if t["Key"] != "cloudops:replaces"]
+    assert _run("1.5", data)["next_step"] == fmeta.get_finding("1.5")["next_step"]
