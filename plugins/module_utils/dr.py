@@ -384,7 +384,7 @@ def _s3_source(system, clients, dr_region, primary_region):
         "created": _iso(_as_time(newest["LastModified"])) if newest else None,
         "newest_key": newest["Key"] if newest else None,
         "objects": len(objects),
-        "detail": "bucket %s (%d objects)" % (bucket, len(objects)),
+        "detail": "bucket %s (%d object(s))" % (bucket, len(objects)),
     }
     try:
         originals = _paginate(clients("s3", primary_region), "list_objects_v2", "Contents", Bucket=system["resource"])
@@ -415,7 +415,13 @@ def _s3_source(system, clients, dr_region, primary_region):
             source["source_newest_write"],
             missing,
         )
-    source["detail"] = "bucket %s (%d objects, %d of the source's not replicated)" % (bucket, len(objects), missing)
+    source["detail"] = "bucket %s (%d object(s); %s)" % (
+        bucket,
+        len(objects),
+        "every object of the source is replicated"
+        if not missing
+        else "%d of the source's not replicated yet" % missing,
+    )
     return source
 
 

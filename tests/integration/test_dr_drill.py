@@ -127,6 +127,7 @@ def test_drill_recovers_every_system_measures_and_cleans_up(estate, tmp_path):
     by_name = {s["name"]: s for s in report["systems"]}
     assert by_name["medcircle-app"]["source"]["id"] == copies["ami"]
     assert by_name["medcircledb"]["source"]["id"] == copies["db_snapshot"]
+    assert by_name["patient-records"]["source"]["detail"].endswith("; every object of the source is replicated)")
     for system in report["systems"]:
         assert system["status"] == "recovered", system
         assert system["rto_seconds"] is not None and 0 <= system["rto_seconds"] <= system["rto_target_seconds"]
@@ -241,6 +242,7 @@ def test_s3_rpo_is_the_replicas_lag_behind_the_newest_write(estate, tmp_path):
     assert records["id"] == copies["bucket"]
     assert records["missing"] == 1 and records["rpo_seconds"] > 0
     assert "(1 not replicated)" in records["rpo_basis"]
+    assert records["detail"].endswith("; 1 of the source's not replicated yet)"), records["detail"]
 
 
 def tcp_plan(**health):
