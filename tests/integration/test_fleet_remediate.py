@@ -123,8 +123,8 @@ def test_remediate_closes_1_3_1_7_5_5(estate, tmp_path):
     # what IT support reads: one sentence per region and per changed instance, no stray blanks
     shown = run.task("1.7 | AUDIT | Show the account default for new instances in each region")["msg"]
     assert shown == " ".join(
-        f"{region}: new instances get HttpTokens required, hop limit 2 (changed: {region}: http_tokens no-preference "
-        f"-> required; {region}: http_put_response_hop_limit no-preference -> 2)."
+        f"{region}: new instances get HttpTokens required, hop limit 2 (changed: http_tokens no-preference "
+        f"-> required; http_put_response_hop_limit no-preference -> 2)."
         for region in DEFAULT_REGIONS
     ), shown
     hardened = [result["msg"] for result in run.task("Show what was hardened in each region")["results"]]
