@@ -222,7 +222,10 @@ findings:
       sample: {"type": "automated", "playbook": "playbooks/remediate/fleet.yml", "role": null,
                "module": "ec2_instance_hardening", "manual": null}
     next_step:
-      description: What IT support should do next, in plain words.
+      description:
+        - What IT support should do next, in plain words, for what fails now (for example 4.2 names the part for
+          databases or servers; a database kept as the unencrypted original of an encryption swap is told to be
+          deleted once the application is verified).
       type: str
       sample: "Run playbooks/remediate/fleet.yml to require IMDSv2 tokens; no restart is needed."
     regions:
