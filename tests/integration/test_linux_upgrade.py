@@ -143,6 +143,11 @@ def test_host_upgrade_snapshots_then_installs_security_updates_once(assessed_san
     assert (app_root / "run" / "reboot-required").exists()  # /var/run links to /run inside the root
     reboot_note = run.task("Say that a reboot is still required", host="medcircle-app")["msg"]
     assert "REBOOT REQUIRED" in reboot_note and "medcircle-kernel-shim" in reboot_note
+    assert "\n" not in reboot_note and reboot_note.endswith(". Reboot it in the next maintenance window."), reboot_note
+    # one summary line, then one line per upgraded package
+    shown = run.task("Show the upgrade", host="medcircle-app")["msg"]
+    assert shown[0].startswith("3.8 | medcircle-app | ") and "| upgraded 2 package(s) | still pending: 1" in shown[0]
+    assert sorted(shown[1:]) == ["medcircle-kernel-shim 1.0 -> 1.1", "medcircle-openssl-shim 1.0 -> 1.1"], shown
 
     # again: nothing to do, nothing changed, no new snapshot
     again = run_playbook(assessed_sandbox, PLAYBOOK, "-i", inventory, extra_vars=extra)
