@@ -140,6 +140,11 @@ def test_firewall_and_dns_firewall_protect_the_vpc(assessed_sandbox, applied, vp
     (ref,) = policy["StatefulRuleGroupReferences"]
     group = nfw.describe_rule_group(RuleGroupArn=ref["ResourceArn"])["RuleGroup"]
     assert group["RulesSource"]["RulesSourceList"]["GeneratedRulesType"] == "DENYLIST"
+    shown = applied.task("Network Firewall | Show the firewalls")["msg"]
+    assert shown == (
+        f"{P}/{vpc}: medcircle-firewall-{vpc} enforcing medcircle-firewall-policy. Traffic is inspected once the route"
+        " tables send it through the firewall endpoints (see docs/network-protection.md)."
+    ), shown
 
     resolver = assessed_sandbox.client("route53resolver", P)
     (assoc,) = resolver.list_firewall_rule_group_associations(VpcId=vpc)["FirewallRuleGroupAssociations"]

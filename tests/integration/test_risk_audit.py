@@ -236,8 +236,9 @@ def test_severity_gate_fails_the_play(assessed_sandbox, tmp_path):
         },
     )
     assert run.returncode != 0
-    assert "1 finding(s) at or above critical severity remain" in run.stdout
-    assert "1.4 critical Root volume: Not encrypted" in run.stdout
+    gate = run.task("Fail when findings at or above the severity")["msg"]
+    assert gate.startswith("1 finding(s) at or above critical severity remain (risk_audit_fail_on=critical): "), gate
+    assert "1.4 critical Root volume: Not encrypted. See " in gate and "\n" not in gate, gate
     for name in ("audit.json", "audit.md", "audit.html", "audit.asff.json", "audit.junit.xml"):
         assert (tmp_path / "latest" / name).exists()
 
