@@ -192,6 +192,10 @@ def test_drill_that_fails_half_way_still_cleans_up(estate, tmp_path):
     assert run.returncode != 0
     assert "did not pass" in messages(run) and "medcircle-app" in messages(run)
     report = json.loads((tmp_path / "dr" / "drill-it-fail" / "drill-report.json").read_text())
+    missed = [s["name"] for s in report["systems"] if not s["rto_met"] or not s["rpo_met"]]
+    assert "(failed systems: medcircle-app; missed targets: %s; left: 0)." % (", ".join(missed) or "none") in messages(
+        run
+    )
     app = next(s for s in report["systems"] if s["name"] == "medcircle-app")
     assert app["status"] == "failed" and app["restored"], app
     assert [s["step"] for s in app["steps"] if s["status"] == "failed"] == ["verify ssm"]

@@ -81,6 +81,27 @@ def test_missing_key_alias_fails_before_any_change(assessed_sandbox, before):
     assert mutating(assessed_sandbox) == []
 
 
+def test_ids_that_do_not_exist_are_named_in_the_order_given_before_any_change(assessed_sandbox, before, estate):
+    assessed_sandbox.clear_requests()
+    unknown = ["i-0000000000000000b", "i-0000000000000000a"]
+    run = run_playbook(
+        assessed_sandbox,
+        PLAY,
+        extra_vars={
+            "ebs_encryption_kms_key_alias": KEY_ALIAS,
+            "ebs_encryption_instance_ids": [unknown[0], estate["app"]["InstanceId"], unknown[1]],
+            "ebs_encryption_volume_ids": ["vol-00000000000000000"],
+        },
+    )
+    assert run.returncode != 0
+    assert run.task("Check that every instance and volume named exists")["msg"] == (
+        "ebs_encryption_instance_ids names i-0000000000000000b, i-0000000000000000a and ebs_encryption_volume_ids"
+        " names vol-00000000000000000, which do not exist (or are terminated) in us-east-1, us-west-2. Allowed: ids"
+        " of existing instances and volumes of those regions. Nothing was changed."
+    )
+    assert mutating(assessed_sandbox) == []
+
+
 def test_a_key_the_play_may_not_use_fails_before_any_change(assessed_sandbox, before):
     """A key whose policy names neither the principal running the play nor the account: the snapshot copies
     would fail after the instances were stopped, so the run stops before any change and says what to add."""

@@ -4,7 +4,8 @@ The standalone instances run from the fleet's launch template and are placed in 
 (medcircle-public-a or -b, in medcircle-vpc, never the default VPC) with the configured security group
 (medcircle-app-sg). A subnet that gives every instance a public IP is refused before anything is launched (the launch's
 own interface cannot turn it off); with it turned off, the instances have no public IP.
-A second run changes nothing; check mode launches nothing.
+A second run changes nothing; check mode launches nothing. Security groups that do not exist are
+named, in the order given, before anything is launched.
 """
 
 import pytest
@@ -120,3 +121,22 @@ def test_standalone_instances_run_in_the_configured_subnet_and_groups(estate):
     assert plan.returncode == 0, plan.stdout[-4000:] + plan.stderr[-2000:]
     assert plan.task("Run the standalone instances from the launch template")["changed"] is True
     assert "RunInstances" not in [r["operation"] for r in sandbox.requests(mutating=True)]
+
+
+def test_security_groups_that_do_not_exist_are_named_in_the_order_given_before_any_change(estate):
+    sandbox = estate
+    vpc_id, subnet_id, _ = network(sandbox)
+    sandbox.client("ec2", REGION).modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": False})
+    sandbox.clear_requests()
+    run = run_playbook(
+        sandbox,
+        "playbooks/provision_fleet.yml",
+        extra_vars={**STANDALONE, "ec2_fleet_security_groups": ["medcircle-zz-sg", GROUP, "medcircle-aa-sg"]},
+    )
+    assert run.returncode != 0
+    assert run.task("Check that every security group exists")["msg"] == (
+        f'ec2_fleet_security_groups: ["medcircle-zz-sg", "medcircle-aa-sg"] not found in VPC {vpc_id}; allowed:'
+        " names of security groups in the subnets' VPC."
+    )
+    operations = [r["operation"] for r in sandbox.requests(mutating=True)]
+    assert "RunInstances" not in operations and "CreateLaunchTemplate" not in operations, operations
