@@ -3,7 +3,7 @@
 # Copyright: Contributors to the medcircle.cloudops collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Check a security group allow-list before anything is changed."""
+"""Check a security group allow-list before anything is changed, and say what a run changed in the groups."""
 
 import ipaddress
 import re
@@ -160,6 +160,95 @@ def security_group_allowlist_errors(definitions, public_ports=(443,), variable="
     return errors
 
 
+PROTOCOL_NAMES = {"-1": "all traffic", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+MAX_LISTED = 12
+
+
+def _rule_lines(permissions, direction, names):
+    """One readable line per source of each permission, in the order the group lists them."""
+    lines = []
+    joiner = "from" if direction == "inbound" else "to"
+    for perm in permissions or []:
+        proto = str(perm.get("ip_protocol", "-1"))
+        proto = PROTOCOL_NAMES.get(proto, proto)
+        low, high = perm.get("from_port"), perm.get("to_port")
+        if proto == "all traffic" or low in (None, -1):
+            ports = ""
+        elif proto in ("icmp", "icmpv6"):
+            ports = " type %s" % low
+        else:
+            ports = " %s" % low if low == high else " %s-%s" % (low, high)
+        sources = (
+            [r.get("cidr_ip") for r in perm.get("ip_ranges") or []]
+            + [r.get("cidr_ipv6") for r in perm.get("ipv6_ranges") or []]
+            + [r.get("prefix_list_id") for r in perm.get("prefix_list_ids") or []]
+            + [
+                "%s (%s)" % (pair.get("group_id"), names[pair.get("group_id")])
+                if pair.get("group_id") in names
+                else str(pair.get("group_id"))
+                for pair in perm.get("user_id_group_pairs") or []
+            ]
+        )
+        for source in sources:
+            line = "%s %s%s %s %s" % (direction, proto, ports, joiner, source)
+            if line not in lines:
+                lines.append(line)
+    return lines
+
+
+def _group_rules(group, names):
+    return _rule_lines(group.get("ip_permissions"), "inbound", names) + _rule_lines(
+        group.get("ip_permissions_egress"), "outbound", names
+    )
+
+
+def _listed(lines):
+    shown = ", ".join(lines[:MAX_LISTED])
+    return shown + (" and %d more" % (len(lines) - MAX_LISTED) if len(lines) > MAX_LISTED else "")
+
+
+def security_group_rule_changes(results, before_groups, check_mode=False, remove_all=False):
+    """What the run changed (or, under --check, would change) in each group, one line per group.
+
+    ``results`` are the registered results of amazon.aws.ec2_security_group (one per group: the group after the
+    run; under --check, the group as it is), ``before_groups`` what amazon.aws.ec2_security_group_info read before
+    any change. A real run names every rule removed and added; a check run names the groups that would change and
+    the rules they have now, which the allow-list replaces (``remove_all``: which the run removes, as for the VPC's
+    default group)."""
+    before = {g.get("group_id"): g for g in before_groups or []}
+    names = {g.get("group_id"): g.get("group_name") for g in list(before_groups or []) + list(results or [])}
+    lines = []
+    for result in results or []:
+        group_id, name = result.get("group_id"), result.get("group_name") or (result.get("item") or {}).get("name")
+        label = "%s (%s)" % (name, group_id) if group_id else str(name)
+        old = before.get(group_id)
+        now = _group_rules(result, names)
+        if not result.get("changed"):
+            lines.append("%s: unchanged (%d rule(s))." % (label, len(now)))
+        elif check_mode and old is None:
+            lines.append("%s: would be created with the allow-list's rules." % label)
+        elif check_mode and remove_all:
+            lines.append("%s: would lose every rule: %s." % (label, _listed(now) or "none"))
+        elif check_mode:
+            lines.append("%s: would change to the allow-list; its rules now: %s." % (label, _listed(now) or "none"))
+        elif old is None:
+            lines.append("%s: created with %s." % (label, _listed(now) or "no rule"))
+        else:
+            was = _group_rules(old, names)
+            removed = [line for line in was if line not in now]
+            added = [line for line in now if line not in was]
+            parts = (["removed " + _listed(removed)] if removed else []) + (
+                ["added " + _listed(added)] if added else []
+            )
+            lines.append(
+                "%s: %s." % (label, "; ".join(parts) if parts else "tags or description updated, rules unchanged")
+            )
+    return lines
+
+
 class FilterModule(object):
     def filters(self):
-        return {"security_group_allowlist_errors": security_group_allowlist_errors}
+        return {
+            "security_group_allowlist_errors": security_group_allowlist_errors,
+            "security_group_rule_changes": security_group_rule_changes,
+        }

@@ -92,6 +92,12 @@ def test_check_mode_plans_and_sends_no_mutating_call(assessed_sandbox, before):
     assert any("Replace world-open rules" in name for name in changed), changed
     assert any("Remove unused security groups" in name for name in changed), changed
     assert "medcircle-legacy-sg" in groups(assessed_sandbox)
+    app_id = groups(assessed_sandbox)["medcircle-app-sg"]["GroupId"]
+    plan = run.task("Show which rules were (or would be) removed and added")["msg"]
+    assert plan[0].startswith(f"medcircle-app-sg ({app_id}): would change to the allow-list; its rules now: ")
+    assert "inbound tcp 22 from 0.0.0.0/0" in plan[0] and "inbound all traffic from ::/0" in plan[0], plan
+    default = run.task("Show which rules were (or would be) removed from the default")["msg"]
+    assert default.startswith("default (sg-") and ": would lose every rule: inbound all traffic from sg-" in default
 
 
 def test_remediation_closes_the_findings_and_is_idempotent(assessed_sandbox, before, tmp_path):
@@ -110,6 +116,19 @@ def test_remediation_closes_the_findings_and_is_idempotent(assessed_sandbox, bef
     assert {"Key": "ManagedBy", "Value": "medcircle.cloudops"} in app["Tags"]
     default = sandbox_default_group(assessed_sandbox)
     assert default["IpPermissions"] == [] and default["IpPermissionsEgress"] == []
+    # what IT support reads: each rule removed and added, groups named
+    app_line, db_line = run.task("Show which rules were (or would be) removed and added")["msg"]
+    assert app_line.startswith(f"medcircle-app-sg ({app['GroupId']}): removed inbound all traffic from 0.0.0.0/0, ")
+    assert "inbound tcp 22 from 0.0.0.0/0" in app_line and "; added inbound tcp 443 from 10.0.0.0/16" in app_line
+    assert db_line == (
+        f"medcircle-db-sg ({db['GroupId']}): removed inbound tcp 3306 from 0.0.0.0/0, outbound all traffic to"
+        f" 0.0.0.0/0; added inbound tcp 3306 from {app['GroupId']} (medcircle-app-sg)."
+    )
+    default_line = run.task("Show which rules were (or would be) removed from the default")["msg"]
+    assert default_line == (
+        f"default ({default['GroupId']}): removed inbound all traffic from {default['GroupId']} (default),"
+        " outbound all traffic to 0.0.0.0/0."
+    )
 
     findings = audit(assessed_sandbox, tmp_path / "after")
     for fid in FINDINGS:
@@ -120,6 +139,10 @@ def test_remediation_closes_the_findings_and_is_idempotent(assessed_sandbox, bef
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert changed_tasks(again) == []
     assert assessed_sandbox.requests(mutating=True) == []
+    assert again.task("Show which rules were (or would be) removed and added")["msg"] == [
+        f"medcircle-app-sg ({app['GroupId']}): unchanged (3 rule(s)).",
+        f"medcircle-db-sg ({db['GroupId']}): unchanged (1 rule(s)).",
+    ]
 
 
 def sandbox_default_group(sandbox):

@@ -4,6 +4,7 @@ import pytest
 from ansible_collections.medcircle.cloudops.plugins.filter.security_groups import (
     FilterModule,
     security_group_allowlist_errors,
+    security_group_rule_changes,
 )
 
 GOOD = [
@@ -102,3 +103,74 @@ def test_public_ports_are_configurable():
     # a range that covers a public port is still refused
     ranged = [{"name": "a", "internet_facing": True, "ingress": [{"ports": ["80-443"], "cidr_ip": "0.0.0.0/0"}]}]
     assert security_group_allowlist_errors(ranged, [80, 443]) != []
+
+
+# security_group_rule_changes: what a run changed in each group, from the module's results and the groups before.
+WORLD_SSH = {"ip_protocol": "tcp", "from_port": 22, "to_port": 22, "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}]}
+ALL_OUT = {"ip_protocol": "-1", "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}], "ipv6_ranges": [{"cidr_ipv6": "::/0"}]}
+FROM_APP = {
+    "ip_protocol": "tcp",
+    "from_port": 5432,
+    "to_port": 5432,
+    "user_id_group_pairs": [{"group_id": "sg-0a", "user_id": "123456789012"}],
+}
+RANGE = {"ip_protocol": "udp", "from_port": 1000, "to_port": 2000, "prefix_list_ids": [{"prefix_list_id": "pl-1"}]}
+PING = {"ip_protocol": "icmp", "from_port": 8, "to_port": -1, "ip_ranges": [{"cidr_ip": "10.0.0.0/16"}]}
+
+
+def _group(group_id, name, ingress, egress, changed=True):
+    return {
+        "group_id": group_id,
+        "group_name": name,
+        "ip_permissions": ingress,
+        "ip_permissions_egress": egress,
+        "changed": changed,
+    }
+
+
+def test_a_real_run_names_every_rule_removed_and_added_with_group_names():
+    before = [_group("sg-0a", "app", [], [ALL_OUT]), _group("sg-0b", "db", [WORLD_SSH], [ALL_OUT])]
+    after = [_group("sg-0b", "db", [FROM_APP, RANGE, PING], [])]
+    assert security_group_rule_changes(after, before) == [
+        "db (sg-0b): removed inbound tcp 22 from 0.0.0.0/0, outbound all traffic to 0.0.0.0/0, outbound all"
+        " traffic to ::/0; added inbound tcp 5432 from sg-0a (app), inbound udp 1000-2000 from pl-1, inbound icmp"
+        " type 8 from 10.0.0.0/16."
+    ]
+
+
+def test_unchanged_created_and_tag_only_groups():
+    before = [_group("sg-0a", "app", [WORLD_SSH], [])]
+    results = [
+        _group("sg-0a", "app", [WORLD_SSH], [], changed=False),
+        _group("sg-0c", "new", [PING], []),
+        _group("sg-0a", "app", [WORLD_SSH], []),
+    ]
+    assert security_group_rule_changes(results, before) == [
+        "app (sg-0a): unchanged (1 rule(s)).",
+        "new (sg-0c): created with inbound icmp type 8 from 10.0.0.0/16.",
+        "app (sg-0a): tags or description updated, rules unchanged.",
+    ]
+
+
+def test_a_check_run_names_the_groups_that_would_change_and_their_rules_now():
+    before = [_group("sg-0a", "app", [WORLD_SSH], [ALL_OUT])]
+    results = [
+        _group("sg-0a", "app", [WORLD_SSH], [ALL_OUT]),
+        {"group_id": None, "changed": True, "item": {"name": "web"}},
+    ]
+    assert security_group_rule_changes(results, before, True) == [
+        "app (sg-0a): would change to the allow-list; its rules now: inbound tcp 22 from 0.0.0.0/0, outbound all"
+        " traffic to 0.0.0.0/0, outbound all traffic to ::/0.",
+        "web: would be created with the allow-list's rules.",
+    ]
+    assert security_group_rule_changes(results[:1], before, True, remove_all=True) == [
+        "app (sg-0a): would lose every rule: inbound tcp 22 from 0.0.0.0/0, outbound all traffic to 0.0.0.0/0,"
+        " outbound all traffic to ::/0."
+    ]
+
+
+def test_a_long_list_is_cut_with_a_count():
+    many = [dict(WORLD_SSH, from_port=port, to_port=port) for port in range(1, 16)]
+    (line,) = security_group_rule_changes([_group("sg-0a", "app", [], [])], [_group("sg-0a", "app", many, [])])
+    assert line.startswith("app (sg-0a): removed inbound tcp 1 from 0.0.0.0/0, ") and line.endswith(" and 3 more.")
+    assert FilterModule().filters()["security_group_rule_changes"] is security_group_rule_changes
