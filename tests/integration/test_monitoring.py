@@ -19,6 +19,9 @@ BUCKET = f"medcircle-cloudtrail-{ACCOUNT}"
 PLAYBOOK = "playbooks/remediate/monitoring.yml"
 TOPIC = f"arn:aws:sns:{P}:{ACCOUNT}:medcircle-security-alerts"
 ENCRYPT_TASK = "2.11 | PATCH | Encrypt the security alert topic"
+REACH_TASK = "2.11 | AUDIT | Show who the security alarms reach"
+ALARMS = ["medcircle-root-account-usage", "medcircle-unauthorized-api-calls", "medcircle-console-signin-without-mfa"]
+ONCALL = "oncall@medcircle.example"
 EXISTING = {
     "Sid": "AuditorsRead",
     "Effect": "Allow",
@@ -81,6 +84,13 @@ def test_audit_fails_and_check_mode_changes_nothing(estate, tmp_path):
     )
     assert run.task(ENCRYPT_TASK).get("skipped") is True
     assert estate.client("cloudtrail", P).describe_trails()["trailList"] == []
+    assert run.task(REACH_TASK)["msg"] == (
+        f"3 alarm(s) ({', '.join(ALARMS)}) would notify the topic medcircle-security-alerts in {P}; nobody is"
+        " subscribed to it, so the alarms reach no one: put the on-call addresses in monitoring_alarm_emails (or"
+        " subscribe the on-call system to the topic) and run this again."
+    )
+    planned = run_playbook(estate, PLAYBOOK, check=True, extra_vars={"monitoring_alarm_emails": [ONCALL]})
+    assert planned.task(REACH_TASK)["msg"].endswith(f"; it reaches {ONCALL} (email, would be subscribed).")
 
 
 def test_remediation_closes_the_finding_and_is_idempotent(estate, tmp_path):
@@ -160,3 +170,16 @@ def test_remediation_closes_the_finding_and_is_idempotent(estate, tmp_path):
     changed = [n for n, o in fixed.tasks() if o.get("changed")]
     assert len(changed) == 1 and ENCRYPT_TASK in changed[0], changed
     assert sns.get_topic_attributes(TopicArn=TOPIC)["Attributes"]["KmsMasterKeyId"] == logs_key
+
+
+def test_the_alarms_reach_the_on_call_addresses_once_they_are_named(estate):
+    run = run_playbook(estate, PLAYBOOK, extra_vars={"monitoring_alarm_emails": [ONCALL]})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    subscriptions = estate.client("sns", P).list_subscriptions_by_topic(TopicArn=TOPIC)["Subscriptions"]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", ONCALL)]
+    pending = subscriptions[0]["SubscriptionArn"] == "PendingConfirmation"
+    note = ", waiting for the owner to follow the link in the confirmation e-mail" if pending else ""
+    assert run.task(REACH_TASK)["msg"] == (
+        f"3 alarm(s) ({', '.join(ALARMS)}) notify the topic medcircle-security-alerts in {P}; it reaches"
+        f" {ONCALL} (email{note})."
+    )
