@@ -56,6 +56,20 @@ def test_refused_before_any_call(estate):
     assert estate.requests() == []
 
 
+def test_backups_without_their_keys_stop_before_any_change_and_say_which_playbook_makes_them(estate):
+    """playbooks/backups.yml (the scheduled run) on an estate whose keys were never made: the first change (AWS
+    Backup's IAM role) comes after the check."""
+    estate.clear_requests()
+    run = run_playbook(estate, "playbooks/backups.yml")
+    assert run.returncode != 0
+    assert run.task("Check that the vault key exists in both regions")["msg"] == (
+        f"backup_kms_key_alias alias/medcircle-backup does not exist in {P}, {DR}. The backups were not changed."
+        " Create it first: ansible-playbook playbooks/remediate/backups.yml makes the keys before the backups (or"
+        " name existing keys in backup_kms_key_arns)."
+    )
+    assert estate.requests(mutating=True) == []
+
+
 def test_remediation_closes_the_backup_findings(estate, tmp_path):
     before = _audit(estate, tmp_path / "before")
     assert before["2.10"]["status"] == "fail"
