@@ -57,8 +57,8 @@ def test_refused_before_any_call(estate):
 
 
 def test_backups_without_their_keys_stop_before_any_change_and_say_which_playbook_makes_them(estate):
-    """playbooks/backups.yml (the scheduled run) on an estate whose keys were never made: the first change (AWS
-    Backup's IAM role) comes after the check."""
+    """playbooks/backups.yml (the scheduled run) on an estate whose keys were never made: the first change of each
+    role (AWS Backup's IAM role, DLM's IAM role) comes after its key check."""
     estate.clear_requests()
     run = run_playbook(estate, "playbooks/backups.yml")
     assert run.returncode != 0
@@ -66,6 +66,15 @@ def test_backups_without_their_keys_stop_before_any_change_and_say_which_playboo
         f"backup_kms_key_alias alias/medcircle-backup does not exist in {P}, {DR}. The backups were not changed."
         " Create it first: ansible-playbook playbooks/remediate/backups.yml makes the keys before the backups (or"
         " name existing keys in backup_kms_key_arns)."
+    )
+    assert estate.requests(mutating=True) == []
+    # the snapshot policies alone: DLM's IAM role too is made only after its copy key was found
+    run = run_playbook(estate, "playbooks/backups.yml", extra_vars={"backup_enabled": False})
+    assert run.returncode != 0
+    assert run.task("Check that the copy key exists in")["msg"] == (
+        f"dlm_snapshots_kms_key_alias alias/medcircle-ebs does not exist in {DR}. The snapshot policies were not"
+        " changed. Create it first: ansible-playbook playbooks/remediate/backups.yml makes the keys before the"
+        " snapshot policies (or name an existing key in dlm_snapshots_copy_kms_key_arn)."
     )
     assert estate.requests(mutating=True) == []
 
