@@ -127,6 +127,14 @@ def test_as_assessed_fails_and_check_mode_changes_nothing(sandbox_rds, tmp_path)
     db = instances(sandbox_rds)[DB]
     assert not db["StorageEncrypted"] and not db["MultiAZ"] and not db["DeletionProtection"]
     assert db["PubliclyAccessible"]
+    # the sandbox inventory names no alarm address: the plan says the alarms would reach no one
+    reach = run.task("2.12 | AUDIT | Show who the database alarms reach")["msg"]
+    assert reach.startswith(
+        f"3 alarm(s) ({DB}-cpu-high, {DB}-free-storage-low, {DB}-connections-high) would notify the topic"
+    ) and reach.endswith(
+        "nobody is subscribed to it, so the alarms reach no one: put the on-call addresses in"
+        " rds_protection_alarm_email (or subscribe the on-call system to the topic) and run this again."
+    ), reach
 
 
 def test_a_key_the_play_may_not_use_fails_before_any_change(sandbox_rds):
@@ -265,8 +273,16 @@ def test_remediation_protects_keeps_the_original_and_closes_findings(sandbox_rds
         InstanceProfileName="medcircle-rds-monitoring-role", RoleName="medcircle-rds-monitoring-role"
     )
     iam.create_instance_profile(InstanceProfileName="reporting-app")
-    run = run_playbook(sandbox_rds, PLAYBOOK)
+    run = run_playbook(sandbox_rds, PLAYBOOK, extra_vars={"rds_protection_alarm_email": "dba@medcircle.example"})
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # who the alarms reach, in both regions: the DBA's address, waiting for confirmation on real AWS
+    for task, alarms in (
+        ("Show who the database alarms reach", f"({DB}-cpu-high, {DB}-free-storage-low, {DB}-connections-high)"),
+        ("Show who the replica lag alarm reaches", "(medcircledb-dr-replica-lag-high)"),
+    ):
+        reach = run.task(task)["msg"]
+        assert alarms in reach and " notify the topic medcircle-rds-alarms in " in reach, reach
+        assert "; it reaches dba@medcircle.example (email" in reach, reach
     # After attaching the TLS group the run reads whether it waits for a reboot. The database's own custom group
     # (medcircle-mysql80) is changed in place and applies at once here, so there is no reboot and no warning.
     assert (
