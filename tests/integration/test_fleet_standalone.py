@@ -5,7 +5,8 @@ The standalone instances run from the fleet's launch template and are placed in 
 (medcircle-app-sg). A subnet that gives every instance a public IP is refused before anything is made (the launch's
 own interface cannot turn it off); with it turned off, the instances have no public IP.
 A second run changes nothing; check mode launches nothing. Security groups that do not exist are
-named, in the order given, before anything is made (the instance role and keys included).
+named, in the order given, and a subnet name that does not exist is named, before anything is made (the
+instance role and keys included).
 """
 
 import pytest
@@ -139,4 +140,27 @@ def test_security_groups_that_do_not_exist_are_named_in_the_order_given_before_a
         " names of security groups in the subnets' VPC. Nothing was changed."
     )
     # checked before the instance role and the keys are made: nothing at all was changed
+    assert sandbox.requests(mutating=True) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"ec2_fleet_subnet_names": [SUBNETS[0], "medcircle-privte-b"]},
+            f'ec2_fleet_subnet_names: no subnet is named ["medcircle-privte-b"] in {REGION}.',
+        ),
+        (
+            {"ec2_fleet_image_name": "no-such-image-*"},
+            'ec2_fleet_image_id/ec2_fleet_image_name "no-such-image-*" matches no available image.',
+        ),
+    ],
+    ids=["subnet typo", "no image"],
+)
+def test_the_image_and_the_subnets_are_checked_before_any_change(estate, extra, message):
+    sandbox = estate
+    sandbox.clear_requests()
+    run = run_playbook(sandbox, "playbooks/provision_fleet.yml", extra_vars={**STANDALONE, **extra})
+    assert run.returncode != 0
+    assert run.task("Check that the image and the subnets exist")["msg"] == message + " Nothing was changed."
     assert sandbox.requests(mutating=True) == []
