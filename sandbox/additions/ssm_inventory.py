@@ -7,7 +7,8 @@ managed or inline policy allowing ``ssm:UpdateInstanceInformation`` or ``ssmmess
 instance: PingStatus Online while running, ConnectionLost when stopped; PlatformType Linux;
 PlatformName/PlatformVersion from the instance's root filesystem's ``/etc/os-release`` when it is backed
 by one (tag ``sandbox:rootfs``, see ``sandbox.additions.ssm_run_command``), else from its AMI's name
-(Amazon Linux 2 for the seeded ``amzn2`` image).
+(Amazon Linux 2 for the seeded ``amzn2`` image). An instance tagged ``sandbox:ssm-agent=none`` has no SSM
+agent (an image that does not ship it): whatever its role, it never registers and stays NotRegistered.
 
 Patch states live in a store here (``record_patch_state``), written by AWS-RunPatchBaseline in the
 sandbox (``ssm_run_command``), together with the instance's Patch compliance items. An instance without
@@ -100,6 +101,7 @@ def platform_of(image_name: str | None) -> tuple[str, str]:
 
 
 ROOTFS_TAG = "sandbox:rootfs"
+AGENT_TAG = "sandbox:ssm-agent"  # value "none": the instance's image has no SSM agent
 # Debian codenames a root can be built from, and the release /etc/os-release reports, for an instance whose
 # root has not been built yet (DescribeInstanceInformation never builds one).
 DEBIAN_RELEASES = {"bullseye": "11", "bookworm": "12", "trixie": "13"}
@@ -250,7 +252,7 @@ def managed_instances(ctx, region: str | None = None, account_id: str | None = N
         if instance.state not in ("running", "stopped", "stopping"):
             continue
         role = _profile_role(source, instance)
-        if not role_allows_ssm(role):
+        if not role_allows_ssm(role) or instance_tags(instance).get(AGENT_TAG, "").strip().lower() == "none":
             continue
         release = rootfs_release(instance)
         if release:

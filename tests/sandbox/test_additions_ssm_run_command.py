@@ -78,8 +78,11 @@ def test_managed_instances_follow_the_instance_profile(clean_sandbox):
     (with_inline,) = _launch(clean_sandbox, 1, inline)
     (without,) = _launch(clean_sandbox, 1, unrelated)
     (bare,) = _launch(clean_sandbox, 1)
+    # an image without the SSM agent: the role would let it register, but nothing runs to do it
+    (no_agent,) = _launch(clean_sandbox, 1, core, tags={"sandbox:ssm-agent": "none"})
     listed = {i["InstanceId"]: i for i in ssm.describe_instance_information()["InstanceInformationList"]}
     assert set(listed) == {with_core, with_inline}
+    assert no_agent not in listed
     assert listed[with_core]["PingStatus"] == "Online"
     assert listed[with_core]["PlatformType"] == "Linux"
     assert listed[with_inline]["IamRole"] == "inline"
