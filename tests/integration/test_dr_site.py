@@ -38,6 +38,14 @@ def test_check_mode_changes_nothing(sandbox, tmp_path):
     )
     assert run.returncode == 0, run.stdout[-3000:]
     assert sandbox.requests(mutating=True) == []
+    assert run.task("Show the DR network")["msg"] == (
+        "DR site in us-west-2 (check mode, nothing was changed): VPC medcircle-dr-vpc (10.20.0.0/16) does not exist"
+        " yet. The real run creates it with 6 subnet(s) (medcircle-dr-app-a 10.20.1.0/24 us-west-2a;"
+        " medcircle-dr-app-b 10.20.2.0/24 us-west-2b; medcircle-dr-db-a 10.20.11.0/24 us-west-2a; medcircle-dr-db-b"
+        " 10.20.12.0/24 us-west-2b; medcircle-dr-drill-a 10.20.100.0/24 us-west-2a; medcircle-dr-drill-b"
+        " 10.20.101.0/24 us-west-2b), private route tables, the app, db and drill security groups, the DB subnet"
+        " groups medcircle-dr-vpc-db and medcircle-dr-vpc-drill-db and the Systems Manager and S3 endpoints."
+    )
     assert (
         sandbox.client("ec2", DR).describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["medcircle-dr-vpc"]}])["Vpcs"]
         == []
@@ -58,6 +66,16 @@ def test_site_is_provisioned_once_and_the_plan_has_every_element(sandbox, tmp_pa
         purposes.setdefault(tags["cloudops:purpose"], set()).add(subnet["AvailabilityZone"])
         assert subnet["MapPublicIpOnLaunch"] is False
     assert {p: len(z) for p, z in purposes.items()} == {"app": 2, "db": 2, "drill": 2}
+    said = first.task("Show the DR network")["msg"]
+    drill_subnet = said.split("drill subnet ")[1].split(",")[0]
+    drill_group = said.rsplit(" ", 1)[1].rstrip(".")
+    assert said == (
+        f"DR site in us-west-2: VPC {vpc[0]['VpcId']} medcircle-dr-vpc (10.20.0.0/16), 6 subnet(s) (app 2, db 2,"
+        f" drill 2), drill subnet {drill_subnet}, drill security group {drill_group}."
+    )
+    assert drill_subnet in {s["SubnetId"] for s in subnets if s["CidrBlock"] == "10.20.100.0/24"}
+    (group,) = ec2.describe_security_groups(GroupIds=[drill_group])["SecurityGroups"]
+    assert group["VpcId"] == vpc[0]["VpcId"] and "drill" in group["GroupName"], group["GroupName"]
     drill_group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["medcircle-dr-vpc-drill"]}])
     egress = drill_group["SecurityGroups"][0]["IpPermissionsEgress"]
     assert [r["CidrIp"] for rule in egress for r in rule.get("IpRanges", [])] == ["10.20.0.0/16"]
