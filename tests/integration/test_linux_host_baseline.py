@@ -60,6 +60,13 @@ def test_check_mode_on_a_fresh_host_plans_the_baseline_and_changes_nothing(sandb
     assert "Systems Manager agent MISSING" in missing
     result = run.task("Record the result", host="debian-host")["ansible_facts"]["host_baseline_result"]
     assert result["check_mode"] is True
+    # the summary says it shows the host as it is now, and claims nothing about services it did not touch
+    summary = run.task("Show the baseline of the host", host="debian-host")["msg"]
+    assert summary.startswith("debian-host | Debian 12")
+    assert (
+        "| check mode, nothing was changed; the host now: 3.5 SSM agent missing (at boot: not installed) |" in summary
+    )
+    assert "services enabled" not in summary, summary
     assert result["sshd_password_authentication"] in ("yes", "unknown")  # Debian's default until the drop-in
 
     # nothing changed on the host
