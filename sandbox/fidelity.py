@@ -47,6 +47,11 @@ responses on the wire.
   it by (an alias), encrypts a volume made from an encrypted snapshot with the snapshot's key unless another is
   given, and encrypts every new volume when encryption by default is on in the region; moto kept the request's
   alias, gave a volume restored from an encrypted snapshot no key, and ignored encryption by default.
+- RDS gp3 storage: AWS answers ``Iops`` and ``StorageThroughput`` for every gp3 database, the baseline it gives
+  when the request names none (RDS User Guide, "gp3 storage": 3,000 IOPS and 125 MiBps below 400 GiB for MySQL,
+  MariaDB, PostgreSQL and Db2, below 200 GiB for Oracle, at any size for SQL Server; 12,000 IOPS and 500 MiBps
+  from there). moto left both out, and clients that read them for a gp3 database (amazon.aws.rds_instance, on any
+  change to the database) failed with a KeyError.
 """
 
 _APPLIED = False
@@ -368,6 +373,32 @@ def _copies_are_encrypted_as_asked() -> None:
     AmisResponse.copy_image = copy_image_encrypted
 
 
+def _gp3_baseline(engine: str, allocated_storage) -> tuple[int, int]:
+    """(IOPS, MiBps) AWS gives a gp3 database whose request named none."""
+    engine = str(engine or "")
+    if engine.startswith("sqlserver"):
+        return 3000, 125
+    threshold = 200 if engine.startswith("oracle") else 400
+    return (3000, 125) if int(allocated_storage or 0) < threshold else (12000, 500)
+
+
+def _gp3_databases_name_their_performance() -> None:
+    from moto.rds.models import DBInstance
+
+    original = DBInstance.__init__
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if getattr(self, "storage_type", None) == "gp3":
+            iops, throughput = _gp3_baseline(self.engine, getattr(self, "allocated_storage", 0))
+            if not self.iops:
+                self.iops = iops
+            if not self.storage_throughput:
+                self.storage_throughput = throughput
+
+    DBInstance.__init__ = __init__
+
+
 def apply() -> None:
     global _APPLIED
     if _APPLIED:
@@ -383,4 +414,5 @@ def apply() -> None:
     _images_snapshot_the_instances_root_volume()
     _copies_are_encrypted_as_asked()
     _volumes_are_encrypted_as_aws_encrypts_them()
+    _gp3_databases_name_their_performance()
     _APPLIED = True

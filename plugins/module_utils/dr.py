@@ -37,6 +37,8 @@ from ansible_collections.medcircle.cloudops.plugins.module_utils.common import P
 from ansible_collections.medcircle.cloudops.plugins.module_utils.kms_access import key_access
 
 DRILL_TAG = "cloudops:drill-id"
+# The set identifiers of the Route 53 failover pair the failover runbook switches: the primary site's, the DR site's
+DNS_SETS = ("primary", "dr")
 SYSTEM_TAG = "cloudops:system"
 SOURCE_TAGS = {
     "ec2": "cloudops:source-instance",
@@ -994,13 +996,29 @@ class SystemDrill:
 
         def check():
             records = failover_records(route53, self.system["resource"], self.system.get("zone"))
-            kinds = sorted({r.get("Failover") for r in records if r.get("Failover")})
+            pair = {r.get("SetIdentifier"): r.get("Failover") for r in records if r.get("Failover")}
+            kinds = sorted(set(pair.values()))
             if kinds != ["PRIMARY", "SECONDARY"]:
                 raise RuntimeError(
                     "record %s has no PRIMARY/SECONDARY failover pair (found %s)"
                     % (self.system["resource"], ", ".join(kinds) or "no failover records")
                 )
-            return "PRIMARY and SECONDARY records present"
+            if set(pair) != set(DNS_SETS):
+                # the failover runbook switches the pair by these identifiers: a real failover would stop here
+                raise RuntimeError(
+                    "record %s has a failover pair with set identifiers %s; playbooks/dr_failover.yml switches the"
+                    " pair whose set identifiers are %s (the primary site) and %s (the DR site), so a failover would"
+                    " stop at DNS. Rename the sets in Route 53 (the same records under those identifiers)"
+                    % (
+                        self.system["resource"],
+                        ", ".join("%s (%s)" % (n, pair[n]) for n in sorted(pair, key=str)),
+                        DNS_SETS[0],
+                        DNS_SETS[1],
+                    )
+                )
+            return "PRIMARY and SECONDARY records present (%s)" % ", ".join(
+                "%s: %s" % (n, pair[n]) for n in sorted(pair, key=str)
+            )
 
         self.step("check failover records", check)
 

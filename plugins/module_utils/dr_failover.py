@@ -46,6 +46,7 @@ except ImportError:
     pass
 
 from ansible_collections.medcircle.cloudops.plugins.module_utils.dr import (
+    DNS_SETS,
     _ec2_source,
     _error_code,
     _paginate,
@@ -57,8 +58,7 @@ from ansible_collections.medcircle.cloudops.plugins.module_utils.dr import (
 FAILOVER_TAG = "cloudops:failover-of"
 RDS_KEY_ALIAS = "alias/medcircle-rds"
 RETENTION_FLOOR_DAYS = 35
-PRIMARY_SET = "primary"
-DR_SET = "dr"
+PRIMARY_SET, DR_SET = DNS_SETS
 # A failback's id is the value of FAILBACK_TAG on the DR database it fails back from, on the new primary it makes
 # and on what it sets aside; a set-aside database also names the identifier it had in SET_ASIDE_TAG.
 FAILBACK_TAG = "cloudops:failback"
@@ -383,7 +383,8 @@ class Runbook:
             for name, record in sets.items():
                 new = dict(record)
                 new["Failover"] = "PRIMARY" if name == active else "SECONDARY"
-                if name == DR_SET and dr_value:
+                # an alias record (a load balancer of the DR site) already names its target: only its role changes
+                if name == DR_SET and dr_value and not record.get("AliasTarget"):
                     new["ResourceRecords"] = [{"Value": dr_value}]
                 wanted[name] = new
             if all(wanted[n] == sets[n] for n in sets):
@@ -393,8 +394,11 @@ class Runbook:
             zone = self._zone_id(route53, system)
             changes = [{"Action": "UPSERT", "ResourceRecordSet": wanted[n]} for n in sorted(wanted)]
             route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": changes}, aws_retry=True)
-            value = wanted[active]["ResourceRecords"][0]["Value"] if wanted[active].get("ResourceRecords") else "-"
-            return True, "%s PRIMARY is now the %s site (%s)" % (system["resource"], active, value)
+            return True, "%s PRIMARY is now the %s site (%s)" % (
+                system["resource"],
+                active,
+                _record_target(wanted[active]),
+            )
 
         self.step(system["name"], "switch DNS to the %s site" % active, run)
 
@@ -412,8 +416,8 @@ class Runbook:
     def primary_value(self, system):
         route53 = self.clients("route53", self.dr)
         for record in failover_records(route53, system["resource"], system.get("zone")):
-            if record.get("Failover") == "PRIMARY" and record.get("ResourceRecords"):
-                return record.get("SetIdentifier"), record["ResourceRecords"][0]["Value"]
+            if record.get("Failover") == "PRIMARY" and (record.get("ResourceRecords") or record.get("AliasTarget")):
+                return record.get("SetIdentifier"), _record_target(record)
         return None, None
 
     def prepare_dns(self, system, dns):
@@ -422,9 +426,25 @@ class Runbook:
 
         def run():
             records = failover_records(route53, system["resource"], system.get("zone"))
-            sets = {r.get("SetIdentifier") for r in records if r.get("Failover")}
-            if sets == {PRIMARY_SET, DR_SET}:
-                return False, "%s has its PRIMARY and SECONDARY failover records" % system["resource"]
+            pair = {r.get("SetIdentifier"): r for r in records if r.get("Failover")}
+            if set(pair) == {PRIMARY_SET, DR_SET}:
+                return False, "%s has its PRIMARY and SECONDARY failover records (%s)" % (
+                    system["resource"],
+                    ", ".join("%s: %s %s" % (n, pair[n]["Failover"], _record_target(pair[n])) for n in sorted(pair)),
+                )
+            if pair:
+                # failover records made another way: the runbooks switch a pair by its set identifiers
+                raise RuntimeError(
+                    "record %s already has failover records, with set identifiers %s; the DR runbooks switch the pair"
+                    " whose set identifiers are %s (the primary site) and %s (the DR site). Rename the sets in Route 53"
+                    " (the same records under those identifiers) and run again; nothing was changed"
+                    % (
+                        system["resource"],
+                        ", ".join("%s (%s)" % (n, pair[n]["Failover"]) for n in sorted(pair, key=str)),
+                        PRIMARY_SET,
+                        DR_SET,
+                    )
+                )
             plain = [r for r in records if not r.get("SetIdentifier") and r["Type"] in ("A", "AAAA", "CNAME")]
             if len(plain) != 1 or not plain[0].get("ResourceRecords"):
                 raise RuntimeError(
@@ -1100,6 +1120,14 @@ def _describe(settings, tags=None):
     if tags:
         parts.append("tags %s" % ", ".join(t["Key"] for t in tags))
     return " (%s)" % "; ".join(parts) if parts else ""
+
+
+def _record_target(record):
+    """What a record answers with: its first value, or the DNS name of its alias target."""
+    if record.get("ResourceRecords"):
+        return record["ResourceRecords"][0]["Value"]
+    alias = record.get("AliasTarget") or {}
+    return ("alias %s" % alias["DNSName"].rstrip(".")) if alias.get("DNSName") else "-"
 
 
 def failover(systems, clients, primary_region, dr_region, network=None, check_mode=False, poll=5, attempts=120):

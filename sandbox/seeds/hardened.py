@@ -1482,7 +1482,8 @@ def _dns(aws: Aws, summary: Summary, albs: dict) -> None:
         record_set = {
             "Name": APP_RECORD,
             "Type": "A",
-            "SetIdentifier": f"{role.lower()}-{region}",
+            # the set identifiers the DR runbooks switch (the primary site's set and the DR site's)
+            "SetIdentifier": "primary" if region == PRIMARY_REGION else "dr",
             "Failover": role,
             "AliasTarget": {
                 "HostedZoneId": alb["CanonicalHostedZoneId"],

@@ -292,3 +292,37 @@ def test_volumes_are_encrypted_as_aws_encrypts_them(clean_sandbox):
         assert (root["Encrypted"], root["KmsKeyId"]) == (True, default)
     finally:
         ec2.disable_ebs_encryption_by_default()
+
+
+def test_gp3_databases_name_their_iops_and_throughput(clean_sandbox):
+    """AWS answers Iops and StorageThroughput for every gp3 database, the baseline when none was asked (3,000 IOPS
+    and 125 MiBps below 400 GiB for MySQL and PostgreSQL, 12,000 and 500 from there); moto left both out and
+    amazon.aws.rds_instance failed with KeyError: 'StorageThroughput' on any change to such a database."""
+    rds = clean_sandbox.client("rds", "us-east-1")
+
+    def create(name, engine, storage_type, size, **extra):
+        rds.create_db_instance(
+            DBInstanceIdentifier=name,
+            Engine=engine,
+            DBInstanceClass="db.t3.micro",
+            MasterUsername="admin",
+            MasterUserPassword="fidelity-only-1",
+            AllocatedStorage=size,
+            StorageType=storage_type,
+            **extra,
+        )
+        return rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+
+    small = create("gp3-small", "mysql", "gp3", 20)
+    assert (small["StorageType"], small["Iops"], small["StorageThroughput"]) == ("gp3", 3000, 125)
+    large = create("gp3-large", "postgres", "gp3", 500)
+    assert (large["Iops"], large["StorageThroughput"]) == (12000, 500)
+    asked = create("gp3-asked", "postgres", "gp3", 500, Iops=15000, StorageThroughput=750)
+    assert (asked["Iops"], asked["StorageThroughput"]) == (15000, 750)
+    gp2 = create("gp2-db", "mysql", "gp2", 20)
+    assert "StorageThroughput" not in gp2 and "Iops" not in gp2
+    # a restore keeps the storage and its performance
+    rds.create_db_snapshot(DBInstanceIdentifier="gp3-small", DBSnapshotIdentifier="gp3-small-snap")
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="gp3-restored", DBSnapshotIdentifier="gp3-small-snap")
+    restored = rds.describe_db_instances(DBInstanceIdentifier="gp3-restored")["DBInstances"][0]
+    assert (restored["StorageType"], restored["Iops"], restored["StorageThroughput"]) == ("gp3", 3000, 125)
