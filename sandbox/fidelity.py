@@ -51,7 +51,9 @@ responses on the wire.
   when the request names none (RDS User Guide, "gp3 storage": 3,000 IOPS and 125 MiBps below 400 GiB for MySQL,
   MariaDB, PostgreSQL and Db2, below 200 GiB for Oracle, at any size for SQL Server; 12,000 IOPS and 500 MiBps
   from there). moto left both out, and clients that read them for a gp3 database (amazon.aws.rds_instance, on any
-  change to the database) failed with a KeyError.
+  change to the database) failed with a KeyError. Below that size the baseline is fixed: AWS refuses a
+  CreateDBInstance or RestoreDBInstanceFromDBSnapshot naming ``Iops`` or ``StorageThroughput`` for gp3
+  (InvalidParameterCombination); moto took them.
 """
 
 _APPLIED = False
@@ -382,8 +384,58 @@ def _gp3_baseline(engine: str, allocated_storage) -> tuple[int, int]:
     return (3000, 125) if int(allocated_storage or 0) < threshold else (12000, 500)
 
 
+def _gp3_refuse_fixed_performance(engine, storage_type, allocated_storage, request) -> None:
+    if storage_type != "gp3" or (request.get("iops") is None and request.get("storage_throughput") is None):
+        return
+    engine = str(engine or "")
+    if engine.startswith("sqlserver"):
+        return
+    threshold = 200 if engine.startswith("oracle") else 400
+    if int(allocated_storage or 0) < threshold:
+        from moto.rds.exceptions import InvalidParameterCombination
+
+        raise InvalidParameterCombination(
+            f"You can't specify IOPS or storage throughput for engine {engine}"
+            f" and a storage size less than {threshold}."
+        )
+
+
 def _gp3_databases_name_their_performance() -> None:
     from moto.rds.models import DBInstance
+    from moto.rds.responses import RDSResponse
+
+    # the requests are checked as they arrive: moto's restore makes the new database with the source's values
+    create, restore = RDSResponse.create_db_instance, RDSResponse.restore_db_instance_from_db_snapshot
+
+    def create_db_instance(self):
+        params = self.params
+        _gp3_refuse_fixed_performance(
+            params.get("engine"), params.get("storage_type"), params.get("allocated_storage"), params
+        )
+        return create(self)
+
+    def restore_db_instance_from_db_snapshot(self):
+        params = self.params
+        snapshot_id = params.get("db_snapshot_identifier") or ""
+        if snapshot_id.startswith("arn:aws:rds:"):
+            snapshot_id = self.backend.extract_snapshot_name_from_arn(snapshot_id)
+        try:
+            source = self.backend.describe_db_snapshots(
+                db_instance_identifier=None, db_snapshot_identifier=snapshot_id
+            )[0].database
+        except Exception:  # no such snapshot: moto answers its own error
+            source = None
+        if source is not None:
+            _gp3_refuse_fixed_performance(
+                source.engine,
+                params.get("storage_type") or source.storage_type,
+                params.get("allocated_storage") or source.allocated_storage,
+                params,
+            )
+        return restore(self)
+
+    RDSResponse.create_db_instance = create_db_instance
+    RDSResponse.restore_db_instance_from_db_snapshot = restore_db_instance_from_db_snapshot
 
     original = DBInstance.__init__
 

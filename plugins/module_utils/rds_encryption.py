@@ -402,6 +402,16 @@ def _check_original(db, db_id):
         )
 
 
+def gp3_performance_configurable(db):
+    """Whether RDS takes Iops and StorageThroughput for a gp3 database of this engine and size (RDS User Guide,
+    "gp3 storage": from 400 GiB for MySQL, MariaDB, PostgreSQL and Db2, from 200 GiB for Oracle, at any size for
+    SQL Server; below, the baseline of 3,000 IOPS and 125 MiBps is fixed)."""
+    engine = str(db.get("Engine") or "")
+    if engine.startswith("sqlserver"):
+        return True
+    return int(db.get("AllocatedStorage") or 0) >= (200 if engine.startswith("oracle") else 400)
+
+
 def restore_parameters(original, n, date, db_id):
     """RestoreDBInstanceFromDBSnapshot arguments that give the new instance the original's settings."""
     tags = {k: v for k, v in tags_of(original).items() if not k.startswith(OWN_TAG_PREFIX)}
@@ -422,8 +432,13 @@ def restore_parameters(original, n, date, db_id):
         params["Port"] = original["Endpoint"]["Port"]
     if original.get("StorageType"):
         params["StorageType"] = original["StorageType"]
-    if original.get("Iops") and original.get("StorageType") in ("io1", "io2", "gp3"):
+    if original.get("Iops") and original.get("StorageType") in ("io1", "io2"):
         params["Iops"] = original["Iops"]
+    if original.get("StorageType") == "gp3" and gp3_performance_configurable(original):
+        # below the engine's threshold gp3 has a fixed baseline and RDS refuses Iops and StorageThroughput
+        for name in ("Iops", "StorageThroughput"):
+            if original.get(name):
+                params[name] = original[name]
     if (original.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"):
         params["DBSubnetGroupName"] = original["DBSubnetGroup"]["DBSubnetGroupName"]
     groups = [g["VpcSecurityGroupId"] for g in original.get("VpcSecurityGroups") or []]

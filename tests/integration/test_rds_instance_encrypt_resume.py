@@ -149,3 +149,36 @@ def test_interrupted_at_each_step_resumes_without_deleting_the_original(clean_sa
     again = run_inline(sb, {}, capsys)
     assert again["changed"] is False, again
     assert again["plan"] == []
+
+
+@pytest.mark.parametrize(
+    "size, performance",
+    [(20, None), (500, {"Iops": 15000, "StorageThroughput": 750})],
+    ids=["gp3 below the threshold: fixed baseline", "gp3 from 400 GiB: its own IOPS and throughput"],
+)
+def test_a_gp3_database_is_encrypted_with_its_storage_performance(clean_sandbox, capsys, size, performance):
+    """RDS answers Iops and StorageThroughput for every gp3 database but refuses them in a restore below the
+    engine's threshold (the sandbox refuses as AWS does); from the threshold the restore keeps them."""
+    sb = clean_sandbox
+    kms = sb.client("kms", REGION)
+    kms.create_alias(AliasName="alias/medcircle-rds", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    sb.client("rds", REGION).create_db_instance(
+        DBInstanceIdentifier=DB,
+        Engine="postgres",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="medcircle",
+        MasterUserPassword="not-a-real-password-1",
+        AllocatedStorage=size,
+        StorageType="gp3",
+        **(performance or {}),
+    )
+    result = run_inline(sb, {}, capsys)
+    assert result.get("failed") is not True, result
+    encrypted = instances(sb)[DB]
+    assert encrypted["StorageEncrypted"] is True and encrypted["StorageType"] == "gp3"
+    expected = performance or {"Iops": 3000, "StorageThroughput": 125}
+    assert {name: encrypted[name] for name in expected} == expected
+    restores = [
+        r for r in sb.requests(service="rds", mutating=True) if r["operation"] == "RestoreDBInstanceFromDBSnapshot"
+    ]
+    assert [r["status"] for r in restores] == [200], restores

@@ -319,6 +319,11 @@ def test_gp3_databases_name_their_iops_and_throughput(clean_sandbox):
     assert (large["Iops"], large["StorageThroughput"]) == (12000, 500)
     asked = create("gp3-asked", "postgres", "gp3", 500, Iops=15000, StorageThroughput=750)
     assert (asked["Iops"], asked["StorageThroughput"]) == (15000, 750)
+    # below the engine's threshold the baseline is fixed: AWS refuses a request that names it
+    with pytest.raises(ClientError) as refused:
+        create("gp3-small-asked", "mysql", "gp3", 20, Iops=3000)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterCombination"
+    assert "storage size less than 400" in refused.value.response["Error"]["Message"]
     gp2 = create("gp2-db", "mysql", "gp2", 20)
     assert "StorageThroughput" not in gp2 and "Iops" not in gp2
     # a restore keeps the storage and its performance
@@ -326,3 +331,8 @@ def test_gp3_databases_name_their_iops_and_throughput(clean_sandbox):
     rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="gp3-restored", DBSnapshotIdentifier="gp3-small-snap")
     restored = rds.describe_db_instances(DBInstanceIdentifier="gp3-restored")["DBInstances"][0]
     assert (restored["StorageType"], restored["Iops"], restored["StorageThroughput"]) == ("gp3", 3000, 125)
+    with pytest.raises(ClientError) as refused:
+        rds.restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier="gp3-restored-asked", DBSnapshotIdentifier="gp3-small-snap", Iops=3000
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterCombination"
