@@ -54,6 +54,9 @@ responses on the wire.
   change to the database) failed with a KeyError. Below that size the baseline is fixed: AWS refuses a
   CreateDBInstance or RestoreDBInstanceFromDBSnapshot naming ``Iops`` or ``StorageThroughput`` for gp3
   (InvalidParameterCombination); moto took them.
+- UpdateSecurityGroupRuleDescriptionsIngress and ...Egress: AWS answers ``Return: true`` ("Returns true if the
+  request succeeds"); moto answered nothing, and amazon.aws.ec2_security_group, which reads ``Return`` after it
+  updates a rule's description, failed with KeyError: 'Return'.
 """
 
 _APPLIED = False
@@ -451,6 +454,20 @@ def _gp3_databases_name_their_performance() -> None:
     DBInstance.__init__ = __init__
 
 
+def _rule_description_updates_answer_return() -> None:
+    from moto.core.responses import ActionResult
+    from moto.ec2.responses.security_groups import SecurityGroups
+
+    for name in ("update_security_group_rule_descriptions_ingress", "update_security_group_rule_descriptions_egress"):
+        original = getattr(SecurityGroups, name)
+
+        def update(self, _original=original):
+            _original(self)  # moto updates the descriptions (or raises AWS's error) and answers nothing
+            return ActionResult({"Return": True})
+
+        setattr(SecurityGroups, name, update)
+
+
 def apply() -> None:
     global _APPLIED
     if _APPLIED:
@@ -467,4 +484,5 @@ def apply() -> None:
     _copies_are_encrypted_as_asked()
     _volumes_are_encrypted_as_aws_encrypts_them()
     _gp3_databases_name_their_performance()
+    _rule_description_updates_answer_return()
     _APPLIED = True

@@ -336,3 +336,18 @@ def test_gp3_databases_name_their_iops_and_throughput(clean_sandbox):
             DBInstanceIdentifier="gp3-restored-asked", DBSnapshotIdentifier="gp3-small-snap", Iops=3000
         )
     assert refused.value.response["Error"]["Code"] == "InvalidParameterCombination"
+
+
+def test_a_rule_description_update_answers_return(clean_sandbox):
+    """AWS answers Return: true; moto answered nothing and amazon.aws.ec2_security_group failed on 'Return'."""
+    ec2 = clean_sandbox.client("ec2", "us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName="fidelity-sg", Description="fidelity", VpcId=vpc)["GroupId"]
+    rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.9.0.0/16"}]}
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[rule])
+    described = dict(rule, IpRanges=[{"CidrIp": "10.9.0.0/16", "Description": "HTTPS inside"}])
+    assert ec2.update_security_group_rule_descriptions_ingress(GroupId=group, IpPermissions=[described])["Return"]
+    (permission,) = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissions"]
+    assert permission["IpRanges"] == [{"CidrIp": "10.9.0.0/16", "Description": "HTTPS inside"}]
+    egress = {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "all out"}]}
+    assert ec2.update_security_group_rule_descriptions_egress(GroupId=group, IpPermissions=[egress])["Return"]
