@@ -148,6 +148,29 @@ def read_config(client, bucket):
         return None
 
 
+def place_priorities(rules, defaulted, current):
+    """Make the priorities of ``rules`` unique beside the bucket's other rules (S3 refuses a duplicate priority).
+
+    ``defaulted`` are the indexes of the rules given without a priority: they follow the other rules' highest
+    priority, in the order given (1, 2, ... on a bucket without other rules), so they win where they overlap one of
+    them. A priority given that another rule already has is refused, naming that rule.
+    """
+    ids = {rule["id"] for rule in rules}
+    others = {r.get("Priority"): r.get("ID") for r in ((current or {}).get("Rules") or []) if r.get("ID") not in ids}
+    others.pop(None, None)
+    base = max(others, default=0)
+    for offset, index in enumerate(defaulted):
+        rules[index]["priority"] = base + offset + 1
+    for index, rule in enumerate(rules):
+        if index not in defaulted and rule["priority"] in others:
+            raise ParameterError(
+                "rules[%d].priority" % index,
+                rule["priority"],
+                "is the priority of rule %s already on the bucket" % others[rule["priority"]],
+                "another priority, or none (then it follows the bucket's other rules)",
+            )
+
+
 def merge_config(current, role_arn, ours):
     """The configuration to put: our rules set by ID, the other rules of ``current`` kept, our role."""
     ids = {r["ID"] for r in ours}

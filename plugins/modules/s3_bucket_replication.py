@@ -50,8 +50,10 @@ options:
         required: true
       priority:
         description:
-          - When rules overlap, the rule with the higher priority wins. Unique.
-          - Defaults to the rule's position, from 1.
+          - When rules overlap, the rule with the higher priority wins. Unique among the bucket's rules.
+          - Defaults to the rule's position after the highest priority of the bucket's other rules (rules
+            this task does not name by O(rules[].id)): 1, 2, ... on a bucket without other rules.
+          - A priority that another rule of the bucket has already fails the task before any change.
         type: int
       enabled:
         description: Whether the rule replicates.
@@ -230,6 +232,7 @@ from ansible_collections.medcircle.cloudops.plugins.module_utils.s3_replication 
     copy_existing,
     dest_name,
     merge_config,
+    place_priorities,
     read_config,
     same_config,
 )
@@ -261,9 +264,9 @@ def main():
     params = module.params
     bucket = params["bucket"]
     rules = [dict(rule) for rule in params["rules"]]
-    for index, rule in enumerate(rules):
-        if rule.get("priority") is None:
-            rule["priority"] = index + 1
+    defaulted = [index for index, rule in enumerate(rules) if rule.get("priority") is None]
+    for index in defaulted:
+        rules[index]["priority"] = index + 1
     warnings = []
     result = {}
     try:
@@ -350,8 +353,9 @@ def main():
                 else:
                     replica_keys[rule["id"]] = meta["Arn"]
         partition = params["role_arn"].split(":")[1]
-        ours = [aws_rule(rule, replica_keys.get(rule["id"]), partition) for rule in rules]
         current = read_config(s3, bucket)
+        place_priorities(rules, defaulted, current)
+        ours = [aws_rule(rule, replica_keys.get(rule["id"]), partition) for rule in rules]
         wanted = merge_config(current, params["role_arn"], ours)
         config_changed = not same_config(current, wanted)
         if config_changed and not module.check_mode:

@@ -187,3 +187,30 @@ def test_existing_objects_are_copied_in_batches_that_a_rerun_resumes(aws_module,
     assert code == 0, out
     assert out["existing"]["already_in_destination"] == 1
     assert {k: out["existing"][k] for k in ("copied", "remaining")} == {"copied": 1, "remaining": 0}
+
+
+def test_a_rule_without_a_priority_follows_the_buckets_other_rules(aws_module, capsys):
+    """S3 refuses two rules with one priority: the rule is placed after the bucket's other rules (and so wins
+    where it overlaps them), on every run the same."""
+    other = dict(OTHERS_RULE, Priority=1, Filter={"Prefix": ""}, Destination={"Bucket": f"arn:aws:s3:::{DST}"})
+    for _ in range(2):
+        buckets_ready(aws_module)
+        aws_module.stub("s3", "us-east-1").add_response(
+            "get_bucket_replication", {"ReplicationConfiguration": {"Role": ROLE, "Rules": [other]}}, {"Bucket": SRC}
+        )
+    code, out = run({"rules": [RULE], "_ansible_diff": True}, capsys, check=True)
+    assert code == 0, out
+    priorities = {r["ID"]: r["Priority"] for r in out["diff"]["after"]["Rules"]}
+    assert priorities == {"someone-else": 1, "cloudops-dr": 2}
+    code, out = run({"rules": [RULE], "_ansible_diff": True}, capsys, check=True)
+    assert {r["ID"]: r["Priority"] for r in out["diff"]["after"]["Rules"]} == priorities
+
+
+def test_a_priority_another_rule_has_is_refused_before_any_change(aws_module, capsys):
+    buckets_ready(aws_module)
+    aws_module.stub("s3", "us-east-1").add_response(
+        "get_bucket_replication", {"ReplicationConfiguration": {"Role": ROLE, "Rules": [OTHERS_RULE]}}, {"Bucket": SRC}
+    )
+    code, out = run({"rules": [dict(RULE, priority=9)]}, capsys)  # no put_bucket_replication stubbed
+    assert code == 1
+    assert out["msg"].startswith("rules[0].priority 9 is the priority of rule someone-else already on the bucket"), out
