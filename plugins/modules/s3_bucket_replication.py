@@ -52,7 +52,7 @@ options:
         description:
           - When rules overlap, the rule with the higher priority wins. Unique among the bucket's rules.
           - Defaults to the rule's position after the highest priority of the bucket's other rules (rules
-            this task does not name by O(rules[].id)): 1, 2, ... on a bucket without other rules.
+            this task does not name by O(rules[].id)), so 1, 2, ... on a bucket without other rules.
           - A priority that another rule of the bucket has already fails the task before any change.
         type: int
       enabled:
