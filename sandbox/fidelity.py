@@ -1,7 +1,8 @@
 """Where moto's answers differ from AWS's in a way that breaks real clients, in one place.
 
 Each fix changes moto's model objects (for DescribeInstances' pages, which objects its handler
-hands to the serialiser) so that its own serialisers answer as AWS does; nothing here rewrites
+hands to the serialiser; for a refusal AWS makes or a member AWS always answers, what moto's response
+handler raises or hands on) so that its own serialisers answer as AWS does; nothing here rewrites
 responses on the wire.
 
 - DescribeVolumes: AWS always returns ``SnapshotId`` (an empty string for a volume

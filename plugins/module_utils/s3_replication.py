@@ -158,9 +158,13 @@ def place_priorities(rules, defaulted, current):
     ids = {rule["id"] for rule in rules}
     others = {r.get("Priority"): r.get("ID") for r in ((current or {}).get("Rules") or []) if r.get("ID") not in ids}
     others.pop(None, None)
-    base = max(others, default=0)
-    for offset, index in enumerate(defaulted):
-        rules[index]["priority"] = base + offset + 1
+    taken = set(others) | {rule["priority"] for index, rule in enumerate(rules) if index not in defaulted}
+    candidate = max(others, default=0)
+    for index in defaulted:
+        candidate += 1
+        while candidate in taken:  # a priority given to another of these rules
+            candidate += 1
+        rules[index]["priority"] = candidate
     for index, rule in enumerate(rules):
         if index not in defaulted and rule["priority"] in others:
             raise ParameterError(

@@ -214,3 +214,11 @@ def test_a_priority_another_rule_has_is_refused_before_any_change(aws_module, ca
     code, out = run({"rules": [dict(RULE, priority=9)]}, capsys)  # no put_bucket_replication stubbed
     assert code == 1
     assert out["msg"].startswith("rules[0].priority 9 is the priority of rule someone-else already on the bucket"), out
+
+
+def test_rules_without_a_priority_skip_the_priorities_given_to_others():
+    from ansible_collections.medcircle.cloudops.plugins.module_utils.s3_replication import place_priorities
+
+    rules = [{"id": "a", "priority": 1}, {"id": "b", "priority": 3}, {"id": "c", "priority": 3}]
+    place_priorities(rules, [0, 2], {"Rules": [dict(OTHERS_RULE, Priority=2)]})  # a and c were given none
+    assert [r["priority"] for r in rules] == [4, 3, 5]
