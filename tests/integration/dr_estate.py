@@ -1,4 +1,5 @@
-"""Test helpers: the cross-region copies a DR drill or failover recovers from, made with boto3 on the sandbox.
+"""Test helpers: the cross-region copies a DR drill or failover recovers from, made with boto3 on the sandbox,
+and the clients a runbook's steps use when a test runs them in its own process.
 
 The backup, dlm_snapshots, rds_protection and ec2_fleet roles make these in a real estate; the DR tests make
 their own so that they depend only on the seeded estate.
@@ -7,6 +8,8 @@ their own so that they depend only on the seeded estate.
 import json
 from pathlib import Path
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PRIMARY = "us-east-1"
 DR = "us-west-2"
@@ -14,6 +17,20 @@ INSTANCE_NAME = "medcircle-app"
 DB_ID = "medcircledb"
 REPLICA_ID = "medcircledb-dr"
 DR_BUCKET_PREFIX = "medcircle-patient-records-dr"
+
+
+def in_process_clients(sandbox):
+    """``clients(service, region)`` as the DR modules make them (amazon.aws's retrying wrapper), on the sandbox:
+    for tests that run a runbook's steps in this process."""
+    made = {}
+
+    def clients(service, region):
+        if (service, region) not in made:
+            retry = AWSRetry.jittered_backoff(retries=2, delay=0, max_delay=0)
+            made[(service, region)] = RetryingBotoClientWrapper(sandbox.client(service, region), retry)
+        return made[(service, region)]
+
+    return clients
 
 
 def instance(sandbox, name=INSTANCE_NAME):

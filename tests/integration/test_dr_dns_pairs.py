@@ -11,25 +11,13 @@ import threading
 import time
 
 import pytest
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.medcircle.cloudops.plugins.module_utils import dr, dr_failover
+from dr_estate import in_process_clients
 
 PRIMARY, DR = "us-east-1", "us-west-2"
 ZONE, RECORD = "medcircle.example.", "app.medcircle.example."
 SYSTEM = {"name": "app-dns", "kind": "dns", "resource": RECORD, "zone": ZONE}
 ALB = {PRIMARY: "primary-alb-1.us-east-1.elb.amazonaws.com.", DR: "dr-alb-1.us-west-2.elb.amazonaws.com."}
-
-
-def _clients(sandbox):
-    made = {}
-
-    def clients(service, region):
-        if (service, region) not in made:
-            retry = AWSRetry.jittered_backoff(retries=2, delay=0, max_delay=0)
-            made[(service, region)] = RetryingBotoClientWrapper(sandbox.client(service, region), retry)
-        return made[(service, region)]
-
-    return clients
 
 
 def _alias_pair(sandbox, names=("primary", "dr")):
@@ -59,7 +47,7 @@ def _pair(route53, zone):
 
 
 def _run(action, sandbox, **extra):
-    return getattr(dr_failover, action)([SYSTEM], _clients(sandbox), PRIMARY, DR, poll=0, attempts=3, **extra)
+    return getattr(dr_failover, action)([SYSTEM], in_process_clients(sandbox), PRIMARY, DR, poll=0, attempts=3, **extra)
 
 
 def test_an_alias_pair_is_kept_switched_and_verified(clean_sandbox):
@@ -74,7 +62,7 @@ def test_an_alias_pair_is_kept_switched_and_verified(clean_sandbox):
     )
     assert _pair(route53, zone) == before
 
-    over = dr_failover.failover([SYSTEM], _clients(clean_sandbox), PRIMARY, DR, poll=0, attempts=3)
+    over = dr_failover.failover([SYSTEM], in_process_clients(clean_sandbox), PRIMARY, DR, poll=0, attempts=3)
     assert over["error"] is None, over
     after = _pair(route53, zone)
     assert (after["dr"]["Failover"], after["primary"]["Failover"]) == ("PRIMARY", "SECONDARY")
@@ -108,7 +96,7 @@ def test_a_pair_under_other_set_identifiers_is_refused_before_any_change(clean_s
 def test_the_drill_says_whether_a_failover_could_switch_the_pair(clean_sandbox, names):
     _alias_pair(clean_sandbox, names=names)
     ctx = {
-        "clients": _clients(clean_sandbox),
+        "clients": in_process_clients(clean_sandbox),
         "dr_region": DR,
         "t0": time.monotonic(),
         "lock": threading.Lock(),

@@ -18,8 +18,8 @@ a replica outside the replaced database's network), so the test reads what the n
 import datetime
 
 import pytest
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.medcircle.cloudops.plugins.module_utils import dr_failover
+from dr_estate import in_process_clients
 from playbook import run_playbook
 from sandbox_client import SandboxClient
 
@@ -82,19 +82,6 @@ def protection(database):
         "log exports": sorted(database.get("EnabledCloudwatchLogsExports") or []),
         "tags": {k: v for k, v in tags(database).items() if k not in (FAILBACK_TAG, SET_ASIDE_TAG)},
     }
-
-
-def in_process_clients(sandbox):
-    """The module's clients(service, region), made on the sandbox: the runbook run in this process."""
-    made = {}
-
-    def clients(service, region):
-        if (service, region) not in made:
-            retry = AWSRetry.jittered_backoff(retries=2, delay=0, max_delay=0)
-            made[(service, region)] = RetryingBotoClientWrapper(sandbox.client(service, region), retry)
-        return made[(service, region)]
-
-    return clients
 
 
 def network(database):
