@@ -7,8 +7,9 @@ the exclusion list (breakglass), and an API-only user an administrator put in th
 
 Bad input is refused before any change, naming the variable; --check sends no mutating call and shows who would be
 added and who is held back; the real run creates the policy (AWS's documented deny without MFA), the group, and
-adds exactly the console users without an active key; the rerun changes nothing; opting ci-deployer in adds it and
-nothing else. The audit's 1.1 evidence says, per console user, whether MFA is enforced.
+adds exactly the console users without an active key; the rerun changes nothing; a policy changed by hand is said
+to be updated, not created; opting ci-deployer in adds it and nothing else. The audit's 1.1 evidence says, per
+console user, whether MFA is enforced.
 
 moto does not evaluate IAM policies, so nothing here proves that AWS denies a call without MFA: the tests prove
 the document, the attachment and the membership.
@@ -137,7 +138,7 @@ def test_check_mode_shows_the_plan_and_changes_nothing(estate, tmp_path):
     assert result.task("1.1 | PATCH | Create or update the policy that allows nothing")["changed"] is True
     assert result.task("1.1 | PATCH | Create the group")["changed"] is True
     lines = report_lines(result)
-    assert lines[0].startswith(f"Policy {POLICY}: would be created or updated; group {GROUP}: would change"), lines
+    assert lines[0].startswith(f"Policy {POLICY}: would be created; group {GROUP}: would change"), lines
     for user in ("alice", "bob", "carol"):
         assert line_for(lines, user) == (
             f"{user}: would be added (console password, no active access key); without signing in with MFA they can"
@@ -200,7 +201,7 @@ def test_enforcement_adds_exactly_the_console_users_without_active_keys(estate):
     }
     assert statements["AllowManageOwnUserMFA"]["Resource"] == "arn:aws:iam::*:user/${aws:username}"
     lines = report_lines(result)
-    assert lines[0] == f"Policy {POLICY}: created or updated; group {GROUP}: changed.", lines
+    assert lines[0] == f"Policy {POLICY}: created; group {GROUP}: changed.", lines
     assert line_for(lines, "alice").startswith("alice: added")
     assert line_for(lines, "ci-deployer").startswith("ci-deployer: console password and active access keys")
 
@@ -218,6 +219,25 @@ def test_second_run_and_check_change_nothing(estate):
     assert checked.stats["localhost"]["changed"] == 0, checked.stats
     assert estate.requests(mutating=True) == []
     assert members(estate) == {"alice", "bob", "carol", "contractor"}
+
+
+def test_a_policy_changed_by_hand_is_said_to_be_updated_not_created(estate):
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/{POLICY}"
+    iam = estate.client("iam")
+    iam.untag_policy(PolicyArn=arn, TagKeys=["Finding"])
+    estate.clear_requests()
+    checked = run(estate, check=True)
+    assert estate.requests(mutating=True) == []
+    assert report_lines(checked)[0] == (
+        f"Policy {POLICY}: would be updated (its document or tags differed); group {GROUP}: no change."
+    ), report_lines(checked)
+    applied = run(estate)
+    assert report_lines(applied)[0] == (
+        f"Policy {POLICY}: updated (its document or tags differed); group {GROUP}: no change."
+    ), report_lines(applied)
+    assert sorted(r["operation"] for r in estate.requests(mutating=True)) == ["TagPolicy"]
+    tags = {t["Key"]: t["Value"] for t in iam.list_policy_tags(PolicyArn=arn)["Tags"]}
+    assert tags["Finding"] == "1.1", tags
 
 
 def test_audit_evidence_says_who_is_enforced(estate, tmp_path):
