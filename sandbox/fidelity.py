@@ -57,7 +57,14 @@ responses on the wire.
   (InvalidParameterCombination); moto took them.
 - UpdateSecurityGroupRuleDescriptionsIngress and ...Egress: AWS answers ``Return: true`` ("Returns true if the
   request succeeds"); moto answered nothing, and amazon.aws.ec2_security_group, which reads ``Return`` after it
-  updates a rule's description, failed with KeyError: 'Return'.
+  updates a rule's description, failed with KeyError: 'Return'. moto also found the rule to update by comparing
+  the security group pair of the request with the stored one description included, so a rule whose source or
+  destination is a security group never took a new description (AWS changes it): amazon.aws.ec2_security_group
+  then asked for the change again on every run. (moto keeps no description at all for a rule to a prefix list;
+  the collection's allow-lists in the sandbox name none.)
+- PutMetricFilter: AWS creates the filter or, when the log group has one of that name, updates it. moto added a
+  second filter of the same name, and amazon.aws.cloudwatchlogs_log_group_metric_filter, which takes a filter as
+  absent unless exactly one matches its name, put the filter again on every run.
 """
 
 _APPLIED = False
@@ -469,6 +476,91 @@ def _rule_description_updates_answer_return() -> None:
         setattr(SecurityGroups, name, update)
 
 
+def _group_pair_descriptions_are_updated() -> None:
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+
+    def same_rule(asked, stored) -> bool:
+        if asked.ip_protocol != stored.ip_protocol:
+            return False
+        if asked.ip_protocol != "-1" and (str(asked.from_port), str(asked.to_port)) != (
+            str(stored.from_port),
+            str(stored.to_port),
+        ):
+            return False
+        return bool(asked.source_group) and asked.source_group.get("GroupId") == stored.source_group.get("GroupId")
+
+    for name, rules, egress in (
+        ("update_security_group_rule_descriptions_ingress", "ingress_rules", False),
+        ("update_security_group_rule_descriptions_egress", "egress_rules", True),
+    ):
+        original = getattr(SecurityGroupBackend, name)
+
+        def update(
+            self,
+            group_name_or_id,
+            ip_protocol,
+            from_port,
+            to_port,
+            ip_ranges,
+            source_groups=None,
+            prefix_list_ids=None,
+            security_rule_ids=None,
+            vpc_id=None,
+            _original=original,
+            _rules=rules,
+            _egress=egress,
+        ):
+            # moto checks the request, updates the descriptions of address ranges and answers the group
+            group = _original(
+                self,
+                group_name_or_id,
+                ip_protocol,
+                from_port,
+                to_port,
+                ip_ranges,
+                source_groups=source_groups,
+                prefix_list_ids=prefix_list_ids,
+                security_rule_ids=security_rule_ids,
+                vpc_id=vpc_id,
+            )
+            asked = self._iterate_security_rules(
+                ip_protocol,
+                group.group_id,
+                from_port,
+                to_port,
+                [],
+                self._add_source_group(source_groups, vpc_id),
+                prefix_list_ids or [],
+                is_egress=_egress,
+            )
+            for rule in asked:
+                for stored in getattr(group, _rules):
+                    if not same_rule(rule, stored):
+                        continue
+                    if "Description" in rule.source_group:
+                        stored.source_group["Description"] = rule.source_group["Description"]
+            return group
+
+        setattr(SecurityGroupBackend, name, update)
+
+
+def _metric_filters_are_updated_in_place() -> None:
+    from moto.logs.metric_filters import MetricFilters
+
+    original = MetricFilters.add_filter
+
+    def add_filter(self, filter_name, filter_pattern, log_group_name, metric_transformations):
+        for index, existing in enumerate(self.metric_filters):
+            if existing["filterName"] == filter_name and existing["logGroupName"] == log_group_name:
+                self.metric_filters[index] = dict(
+                    existing, filterPattern=filter_pattern, metricTransformations=metric_transformations
+                )
+                return
+        original(self, filter_name, filter_pattern, log_group_name, metric_transformations)
+
+    MetricFilters.add_filter = add_filter
+
+
 def apply() -> None:
     global _APPLIED
     if _APPLIED:
@@ -486,4 +578,6 @@ def apply() -> None:
     _volumes_are_encrypted_as_aws_encrypts_them()
     _gp3_databases_name_their_performance()
     _rule_description_updates_answer_return()
+    _group_pair_descriptions_are_updated()
+    _metric_filters_are_updated_in_place()
     _APPLIED = True

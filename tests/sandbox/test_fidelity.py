@@ -351,3 +351,62 @@ def test_a_rule_description_update_answers_return(clean_sandbox):
     assert permission["IpRanges"] == [{"CidrIp": "10.9.0.0/16", "Description": "HTTPS inside"}]
     egress = {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "all out"}]}
     assert ec2.update_security_group_rule_descriptions_egress(GroupId=group, IpPermissions=[egress])["Return"]
+
+
+def test_a_rule_to_a_group_takes_its_new_description(clean_sandbox):
+    """AWS changes the description of a rule whose source (or destination) is a security group; moto looked for
+    the rule with its old description and changed nothing."""
+    ec2 = clean_sandbox.client("ec2", "us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    app = ec2.create_security_group(GroupName="fidelity-app", Description="app", VpcId=vpc)["GroupId"]
+    db = ec2.create_security_group(GroupName="fidelity-db", Description="db", VpcId=vpc)["GroupId"]
+
+    def pair(group, description, port=3306):
+        return {
+            "IpProtocol": "tcp",
+            "FromPort": port,
+            "ToPort": port,
+            "UserIdGroupPairs": [{"GroupId": group, "Description": description}],
+        }
+
+    ec2.authorize_security_group_ingress(GroupId=db, IpPermissions=[pair(app, "old")])
+    ec2.authorize_security_group_egress(GroupId=app, IpPermissions=[pair(db, "old")])
+    ec2.authorize_security_group_ingress(GroupId=db, IpPermissions=[pair(app, "ssh", port=22)])
+    assert ec2.update_security_group_rule_descriptions_ingress(
+        GroupId=db, IpPermissions=[pair(app, "MySQL from the application servers")]
+    )["Return"]
+    assert ec2.update_security_group_rule_descriptions_egress(
+        GroupId=app, IpPermissions=[pair(db, "MySQL to the database")]
+    )["Return"]
+    groups = {g["GroupId"]: g for g in ec2.describe_security_groups(GroupIds=[app, db])["SecurityGroups"]}
+    ingress = {p["FromPort"]: [g["Description"] for g in p["UserIdGroupPairs"]] for p in groups[db]["IpPermissions"]}
+    # the rule the request names takes the new description; the other rule from the same group keeps its own
+    assert ingress == {3306: ["MySQL from the application servers"], 22: ["ssh"]}, ingress
+    egress = [p for p in groups[app]["IpPermissionsEgress"] if p.get("UserIdGroupPairs")]
+    assert [g["Description"] for g in egress[0]["UserIdGroupPairs"]] == ["MySQL to the database"]
+
+
+def test_a_metric_filter_put_again_is_updated_not_added(clean_sandbox):
+    """AWS updates the log group's filter of that name; moto added a second one."""
+    logs = clean_sandbox.client("logs", "us-east-1")
+    for group in ("/fidelity/trail", "/fidelity/other"):
+        logs.create_log_group(logGroupName=group)
+
+    def put(group, pattern):
+        logs.put_metric_filter(
+            logGroupName=group,
+            filterName="fidelity-root-usage",
+            filterPattern=pattern,
+            metricTransformations=[{"metricName": "root", "metricNamespace": "Fidelity", "metricValue": "1"}],
+        )
+
+    put("/fidelity/trail", '{ $.userIdentity.type = "Root" }')
+    put("/fidelity/other", '{ $.userIdentity.type = "Root" }')
+    put("/fidelity/trail", '{ $.userIdentity.type = "Root" && $.eventType != "AwsServiceEvent" }')
+    trail = logs.describe_metric_filters(logGroupName="/fidelity/trail", filterNamePrefix="fidelity-root")
+    assert [f["filterPattern"] for f in trail["metricFilters"]] == [
+        '{ $.userIdentity.type = "Root" && $.eventType != "AwsServiceEvent" }'
+    ]
+    # the filter of the same name in another log group is another filter, left as it was
+    other = logs.describe_metric_filters(logGroupName="/fidelity/other")["metricFilters"]
+    assert [f["filterPattern"] for f in other] == ['{ $.userIdentity.type = "Root" }']
