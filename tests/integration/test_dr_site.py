@@ -187,6 +187,47 @@ def test_site_is_provisioned_once_and_the_plan_has_every_element(sandbox, tmp_pa
     ec2.delete_internet_gateway(InternetGatewayId=gateway)
 
 
+def test_a_version_made_elsewhere_is_replaced_once_by_the_standby_settings(sandbox, tmp_path):
+    """A version added by hand (or by a failover) with an AMI and network interfaces: the next run writes the
+    standby settings alone (AWS refuses network interfaces beside the subnet the failover launches into), and
+    the run after it changes nothing."""
+    ec2 = sandbox.client("ec2", DR)
+    name = "medcircle-app-lt"
+    before = ec2.describe_launch_template_versions(LaunchTemplateName=name, Versions=["$Latest"])[
+        "LaunchTemplateVersions"
+    ][0]
+    standby = before["LaunchTemplateData"]
+    by_hand = ec2.create_launch_template_version(
+        LaunchTemplateName=name,
+        SourceVersion=str(before["VersionNumber"]),
+        LaunchTemplateData={
+            "ImageId": "ami-0123456789abcdef0",
+            "NetworkInterfaces": [
+                {"DeviceIndex": 0, "AssociatePublicIpAddress": False, "Groups": standby["SecurityGroupIds"]}
+            ],
+        },
+    )["LaunchTemplateVersion"]["VersionNumber"]
+    extra = {"cloudops_reports_dir": str(tmp_path)}
+    sandbox.clear_requests()
+    fixed = run_playbook(sandbox, "playbooks/remediate/dr.yml", extra_vars=extra)
+    assert fixed.returncode == 0, fixed.stdout[-3000:]
+    assert fixed.task("Write the DR launch template")["changed"] is True
+    latest = ec2.describe_launch_template_versions(LaunchTemplateName=name, Versions=["$Latest"])[
+        "LaunchTemplateVersions"
+    ][0]
+    assert latest["VersionNumber"] == by_hand + 1
+    assert latest["LaunchTemplateData"] == standby
+    (template,) = ec2.describe_launch_templates(LaunchTemplateNames=[name])["LaunchTemplates"]
+    assert template["DefaultVersionNumber"] == by_hand + 1
+    kept = ec2.describe_launch_template_versions(LaunchTemplateName=name, Versions=[str(by_hand)])
+    assert kept["LaunchTemplateVersions"][0]["LaunchTemplateData"]["ImageId"] == "ami-0123456789abcdef0"
+    sandbox.clear_requests()
+    again = run_playbook(sandbox, "playbooks/remediate/dr.yml", extra_vars=extra)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert again.task("Write the DR launch template")["changed"] is False
+    assert sandbox.requests(operation="CreateLaunchTemplateVersion") == []
+
+
 def test_production_placeholders_are_refused_before_any_change(sandbox, tmp_path):
     """The production inventory's DR plan, unfilled, stops the remediation before anything is made."""
     with open(REPO_ROOT / "inventories/production/group_vars/all/dr.yml") as handle:
