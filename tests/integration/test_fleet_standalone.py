@@ -124,6 +124,34 @@ def test_standalone_instances_run_in_the_configured_subnet_and_groups(estate):
     assert "RunInstances" not in [r["operation"] for r in sandbox.requests(mutating=True)]
 
 
+def test_a_template_version_made_by_hand_is_replaced_once_by_the_fleet_settings(estate):
+    """A version added by hand with a key pair and user data: the next run writes the fleet's settings alone (a
+    new default version, the hand-made one kept) and the run after it changes nothing."""
+    sandbox = estate
+    ec2 = sandbox.client("ec2", REGION)
+    name = f"{FLEET}-lt"
+    before = ec2.describe_launch_template_versions(LaunchTemplateName=name, Versions=["$Latest"])[
+        "LaunchTemplateVersions"
+    ][0]
+    by_hand = ec2.create_launch_template_version(
+        LaunchTemplateName=name,
+        SourceVersion=str(before["VersionNumber"]),
+        LaunchTemplateData={"KeyName": "someones-key", "UserData": "IyEvYmluL3NoCmVjaG8gaGkK"},
+    )["LaunchTemplateVersion"]["VersionNumber"]
+    fixed = run_playbook(sandbox, "playbooks/provision_fleet.yml", extra_vars=STANDALONE)
+    assert fixed.returncode == 0, fixed.stdout[-4000:] + fixed.stderr[-2000:]
+    assert fixed.task("Write the hardened launch template")["changed"] is True
+    (template,) = ec2.describe_launch_templates(LaunchTemplateNames=[name])["LaunchTemplates"]
+    assert template["LatestVersionNumber"] == template["DefaultVersionNumber"] == by_hand + 1
+    latest = ec2.describe_launch_template_versions(LaunchTemplateName=name, Versions=[str(by_hand + 1)])
+    assert latest["LaunchTemplateVersions"][0]["LaunchTemplateData"] == before["LaunchTemplateData"]
+    sandbox.clear_requests()
+    again = run_playbook(sandbox, "playbooks/provision_fleet.yml", extra_vars=STANDALONE)
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-2000:]
+    assert changed_tasks(again) == []
+    assert sandbox.requests(operation="CreateLaunchTemplateVersion") == []
+
+
 def test_security_groups_that_do_not_exist_are_named_in_the_order_given_before_any_change(estate):
     sandbox = estate
     vpc_id, subnet_id, _ = network(sandbox)
