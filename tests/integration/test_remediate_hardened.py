@@ -1,7 +1,8 @@
 """playbooks/remediate.yml on the hardened estate: an estate that other hands have already protected, with settings
 of its own (a replication rule of its own on the patient-data bucket, a Route 53 failover pair of alias records to
 the load balancers, a gp3 database, security group rules with other descriptions, a GuardDuty detector with other
-tags). The whole remediation runs to its end, opens no finding, keeps what it found and adds its own beside it."""
+tags, metric filters with other patterns, a DR launch template of its own). The whole remediation runs to its end,
+opens no finding, keeps what it found and adds its own beside it; run again, it changes nothing in AWS."""
 
 import pytest
 from playbook import run_playbook
@@ -51,3 +52,18 @@ def test_the_remediation_of_a_protected_estate_runs_to_the_end_and_opens_nothing
     ]
     assert db["StorageType"] == "gp3"
     assert [g["DBParameterGroupName"] for g in db["DBParameterGroups"]] == ["medcircle-mysql80"]
+
+
+def test_a_second_remediation_changes_nothing(hardened, tmp_path):
+    """Run after the first: every role finds what it wrote. The only call that writes is the patch window's scan
+    (AWS-RunPatchBaseline Scan, which installs nothing): a patch run always scans before it decides."""
+    hardened.clear_requests()
+    run = run_playbook(
+        hardened, "playbooks/remediate.yml", extra_vars={"cloudops_reports_dir": str(tmp_path)}, timeout=2400
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    writes = [(r["service"], r["operation"]) for r in hardened.requests(mutating=True)]
+    assert writes == [("ssm", "SendCommand")], writes
+    changed = [name for name, outcome in run.tasks() if outcome.get("changed")]
+    # the run's own report files are written again (a new reports folder); nothing else changes
+    assert all(" | AUDIT | " in name or "report" in name.lower() or "DR plan" in name for name in changed), changed
